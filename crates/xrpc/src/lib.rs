@@ -1,0 +1,1 @@
+//! xrpc (being built).
