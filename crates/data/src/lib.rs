@@ -23,6 +23,7 @@
 pub mod base32;
 pub mod cbor;
 pub mod cid;
+pub mod interop;
 pub mod json;
 pub mod model;
 pub mod value;

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite, in one command. Installs what it needs (idempotently) and runs every check.
+#   ./test.sh            everything
+#   FAST=1 ./test.sh     skip the slow extras (audit install, fuzz smoke, reference cross-check)
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$PWD
+export ATPROTO_SHARED="${ATPROTO_SHARED:-$(cd "$root/.." && pwd)/shared}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+step() { printf '\n==> %s\n' "$*"; }
+
+if [ ! -d "$ATPROTO_SHARED/atproto-interop-tests" ]; then
+  if [ "${CI:-}" = "true" ]; then
+    echo "error: the official vectors are missing at $ATPROTO_SHARED (set ATPROTO_SHARED)" >&2
+    exit 1
+  fi
+  echo "warning: no vectors at $ATPROTO_SHARED; the conformance tests will say so loudly" >&2
+fi
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+if [ -z "${FAST:-}" ]; then
+  step "cargo audit (offline, ../shared/advisory-db)"
+  scripts/ensure-tool cargo-audit cargo-audit 0.22.2
+  cargo audit --db "$ATPROTO_SHARED/advisory-db" --no-fetch --stale
+fi
+
+step "unit, property and integration tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
+cargo test --workspace --locked --doc
+
+if [ -z "${FAST:-}" ]; then
+  step "cross-check against the reference implementation (@atproto/repo, @atproto/crypto)"
+  vectors/reference/run.sh
+
+  step "fuzz smoke (bounded)"
+  fuzz/smoke.sh
+fi
+
+step "L1 conformance: the official vectors"
+cargo run --quiet --locked -p vectors --bin l1

@@ -1,0 +1,74 @@
+//! Which crate runs which vector file.
+
+use std::path::Path;
+
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+
+use crate::FileReport;
+
+/// Runs one vector file (`rel` is its path under the shared folder).
+pub fn run_file(_shared: &Path, rel: &str, path: &Path, report: &mut FileReport) {
+    let sub = rel.split_once('/').map(|(_, rest)| rest).unwrap_or(rel);
+    match sub {
+        "data-model/data-model-fixtures.json" => cases(path, report, data::interop::check_fixture),
+        "data-model/data-model-valid.json" => cases(path, report, data::interop::check_valid),
+        "data-model/data-model-invalid.json" => cases(path, report, data::interop::check_invalid),
+        _ => report.fail("no runner for this file: add one to vectors/src/families.rs"),
+    }
+}
+
+/// Runs a JSON array of cases through `check`, labelling each by its comment or note.
+fn cases(path: &Path, report: &mut FileReport, check: impl Fn(&Json) -> Result<(), String>) {
+    let list = match read_json(path) {
+        Ok(Json::Array(list)) => list,
+        Ok(_) => return report.fail("not a JSON array of cases"),
+        Err(e) => return report.fail(e),
+    };
+    for (i, case) in list.iter().enumerate() {
+        report.record(label(i, case), check(case));
+    }
+}
+
+fn label(i: usize, case: &Json) -> String {
+    ["comment", "note", "name"]
+        .iter()
+        .find_map(|k| case.get(*k).and_then(Json::as_str))
+        .map(|s| format!("#{i} {s}"))
+        .unwrap_or_else(|| format!("#{i}"))
+}
+
+fn read_json(path: &Path) -> Result<Json, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))
+}
+
+/// The main set ships `SHA256SUMS`; every listed file must match, so the runner knows it is
+/// testing the vectors it thinks it is.
+pub fn check_sha256sums(shared: &Path) -> Option<FileReport> {
+    let root = shared.join("atproto-interop-tests");
+    let sums = std::fs::read_to_string(root.join("SHA256SUMS")).ok()?;
+    let mut report = FileReport::new("atproto-interop-tests/SHA256SUMS (integrity)");
+    for line in sums.lines().filter(|l| !l.trim().is_empty()) {
+        let Some((want, name)) = line.split_once("  ") else {
+            report.fail(format!("unreadable line: {line}"));
+            continue;
+        };
+        let outcome = match std::fs::read(root.join(name)) {
+            Ok(bytes) => {
+                let got: String = Sha256::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                if got == want {
+                    Ok(())
+                } else {
+                    Err(format!("sha256 {got}, listed {want}"))
+                }
+            }
+            Err(e) => Err(format!("cannot read: {e}")),
+        };
+        report.record(name, outcome);
+    }
+    Some(report)
+}
