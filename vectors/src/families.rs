@@ -14,6 +14,15 @@ pub fn run_file(_shared: &Path, rel: &str, path: &Path, report: &mut FileReport)
         "data-model/data-model-fixtures.json" => cases(path, report, data::interop::check_fixture),
         "data-model/data-model-valid.json" => cases(path, report, data::interop::check_valid),
         "data-model/data-model-invalid.json" => cases(path, report, data::interop::check_invalid),
+        "crypto/signature-fixtures.json" => {
+            cases(path, report, crypto::interop::check_signature_fixture)
+        }
+        "crypto/w3c_didkey_P256.json" => cases(path, report, |c| {
+            crypto::interop::check_didkey_fixture(crypto::Algorithm::P256, c)
+        }),
+        "crypto/w3c_didkey_K256.json" => cases(path, report, |c| {
+            crypto::interop::check_didkey_fixture(crypto::Algorithm::K256, c)
+        }),
         _ => report.fail("no runner for this file: add one to vectors/src/families.rs"),
     }
 }
