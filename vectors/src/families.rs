@@ -23,7 +23,38 @@ pub fn run_file(_shared: &Path, rel: &str, path: &Path, report: &mut FileReport)
         "crypto/w3c_didkey_K256.json" => cases(path, report, |c| {
             crypto::interop::check_didkey_fixture(crypto::Algorithm::K256, c)
         }),
+        s if s.starts_with("syntax/") || s.starts_with("from-atproto-monorepo/syntax/") => {
+            syntax_file(path, report)
+        }
         _ => report.fail("no runner for this file: add one to vectors/src/families.rs"),
+    }
+}
+
+/// A line-per-vector syntax file; the file name says what each line must do.
+fn syntax_file(path: &Path, report: &mut FileReport) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return report.fail(format!("cannot read: {e}")),
+    };
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    match syntax::interop::check_syntax_text(name, &text) {
+        Ok(outcomes) => {
+            for o in outcomes {
+                match o.verdict {
+                    syntax::interop::Verdict::Pass => report.passed += 1,
+                    syntax::interop::Verdict::Diverged(reason) => {
+                        report.passed += 1;
+                        report
+                            .notes
+                            .push(format!("{:?} decided against: {reason}", o.line));
+                    }
+                    syntax::interop::Verdict::Fail(why) => {
+                        report.failures.push(format!("{:?}: {why}", o.line))
+                    }
+                }
+            }
+        }
+        Err(e) => report.fail(format!("no syntax check for this file: {e}")),
     }
 }
 
