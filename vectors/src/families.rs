@@ -9,6 +9,7 @@ use crate::FileReport;
 
 /// Runs one vector file (`rel` is its path under the shared folder).
 pub fn run_file(_shared: &Path, rel: &str, path: &Path, report: &mut FileReport) {
+    let dir = path.parent().unwrap_or(Path::new("."));
     let sub = rel.split_once('/').map(|(_, rest)| rest).unwrap_or(rel);
     match sub {
         "data-model/data-model-fixtures.json" => cases(path, report, data::interop::check_fixture),
@@ -23,11 +24,39 @@ pub fn run_file(_shared: &Path, rel: &str, path: &Path, report: &mut FileReport)
         "crypto/w3c_didkey_K256.json" => cases(path, report, |c| {
             crypto::interop::check_didkey_fixture(crypto::Algorithm::K256, c)
         }),
+        "lexicon/lexicon-valid.json" => cases(path, report, lexicon::interop::check_lexicon_valid),
+        "lexicon/lexicon-invalid.json" => {
+            cases(path, report, lexicon::interop::check_lexicon_invalid)
+        }
+        "lexicon/record-data-valid.json" | "lexicon/record-data-invalid.json" => {
+            match lexicon::interop::load_catalog(&dir.join("catalog")) {
+                Ok(catalog) if sub.ends_with("-valid.json") => cases(path, report, |c| {
+                    lexicon::interop::check_record_valid(&catalog, c)
+                }),
+                Ok(catalog) => cases(path, report, |c| {
+                    lexicon::interop::check_record_invalid(&catalog, c)
+                }),
+                Err(e) => report.fail(e),
+            }
+        }
+        s if s.starts_with("lexicon/catalog/") => catalog_file(path, report),
         s if s.starts_with("syntax/") || s.starts_with("from-atproto-monorepo/syntax/") => {
             syntax_file(path, report)
         }
         _ => report.fail("no runner for this file: add one to vectors/src/families.rs"),
     }
+}
+
+/// A catalog schema the record vectors validate against: it must parse as a valid lexicon.
+/// (Its references may point outside the catalog, e.g. to app.bsky.actor.defs, so they are
+/// exercised by the record vectors rather than resolved here.)
+fn catalog_file(path: &Path, report: &mut FileReport) {
+    let outcome = read_json(path).and_then(|doc| {
+        lexicon::LexiconDoc::from_json(&doc)
+            .map(|_| ())
+            .map_err(|e| format!("not a valid lexicon: {e}"))
+    });
+    report.record("schema", outcome);
 }
 
 /// A line-per-vector syntax file; the file name says what each line must do.

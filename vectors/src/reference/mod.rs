@@ -1,0 +1,19 @@
+//! The cross-check against the reference implementation (`@atproto/repo`, `@atproto/crypto`)
+//! and the benchmark's Rust side. The Node half lives in `vectors/reference/`; both halves meet
+//! in files: MST-root vectors and full-repo CARs with manifests (see `vectors/reference/README.md`).
+//!
+//! - [`mst_vectors`]: replay the reference's MST histories on our tree, root by root.
+//! - [`ref_cars`]: verify CARs the reference wrote: signature, records, tree shape, and that we
+//!   rebuild the same commit.
+//! - [`write_cars`]: write CARs and signed commits with our engine, for the reference to verify.
+//! - [`gen`]: a seeded PRNG and realistic keys and records for the repos we write.
+
+pub mod gen;
+pub mod manifest;
+pub mod mst_vectors;
+pub mod ref_cars;
+pub mod tally;
+pub mod write_cars;
+
+pub use manifest::{Manifest, RecordEntry};
+pub use tally::Tally;
