@@ -40,6 +40,14 @@ pub fn run_file(_shared: &Path, rel: &str, path: &Path, report: &mut FileReport)
             }
         }
         s if s.starts_with("lexicon/catalog/") => catalog_file(path, report),
+        s if s.starts_with("audit_log/valid/") => report.record(
+            "audit log",
+            identity::interop::check_audit_log_file(&path.to_string_lossy(), true),
+        ),
+        s if s.starts_with("audit_log/invalid/") => report.record(
+            "audit log",
+            identity::interop::check_audit_log_file(&path.to_string_lossy(), false),
+        ),
         s if s.starts_with("syntax/") || s.starts_with("from-atproto-monorepo/syntax/") => {
             syntax_file(path, report)
         }
