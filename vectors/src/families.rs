@@ -48,6 +48,17 @@ pub fn run_file(_shared: &Path, rel: &str, path: &Path, report: &mut FileReport)
             "audit log",
             identity::interop::check_audit_log_file(&path.to_string_lossy(), false),
         ),
+        s if s.starts_with("unmerged/bnewbold-permission/permission/") => {
+            match std::fs::read_to_string(path) {
+                Ok(text) => {
+                    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    for (case, outcome) in permission::interop::check_scope_file(name, &text) {
+                        report.record(format!("{case:?}"), outcome);
+                    }
+                }
+                Err(e) => report.fail(format!("cannot read: {e}")),
+            }
+        }
         s if s.starts_with("syntax/") || s.starts_with("from-atproto-monorepo/syntax/") => {
             syntax_file(path, report)
         }

@@ -70,4 +70,8 @@ pub enum CryptoError {
     /// The signature is well formed but does not verify for this key and message.
     #[error("signature does not verify")]
     InvalidSignature,
+
+    /// A sealed secret is malformed, altered, or was sealed under another key or purpose.
+    #[error("sealed secret cannot be opened (wrong master key, wrong purpose, or altered)")]
+    SealedData,
 }
