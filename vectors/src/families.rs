@@ -40,6 +40,12 @@ pub fn run_file(_shared: &Path, rel: &str, path: &Path, report: &mut FileReport)
             }
         }
         s if s.starts_with("lexicon/catalog/") => catalog_file(path, report),
+        "mst/key_heights.json" => cases(path, report, repo::interop::key_height_case),
+        "mst/common_prefix.json" => cases(path, report, repo::interop::common_prefix_case),
+        "mst/example_keys.txt" => lines(path, report, repo::interop::example_key_case),
+        "firehose/commit-proof-fixtures.json" => {
+            cases(path, report, repo::interop::commit_proof_case)
+        }
         s if s.starts_with("audit_log/valid/") => report.record(
             "audit log",
             identity::interop::check_audit_log_file(&path.to_string_lossy(), true),
@@ -103,6 +109,17 @@ fn syntax_file(path: &Path, report: &mut FileReport) {
             }
         }
         Err(e) => report.fail(format!("no syntax check for this file: {e}")),
+    }
+}
+
+/// Runs each non-empty line of a text file through `check` (as a JSON string).
+fn lines(path: &Path, report: &mut FileReport, check: impl Fn(&Json) -> Result<(), String>) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return report.fail(format!("cannot read: {e}")),
+    };
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        report.record(line, check(&Json::String(line.to_owned())));
     }
 }
 
