@@ -40,12 +40,13 @@ impl MasterKey {
 
     /// Encrypts `secret`, binding it to `purpose`.
     pub fn seal(&self, purpose: &str, secret: &[u8]) -> Vec<u8> {
-        let cipher = XChaCha20Poly1305::new_from_slice(self.0.as_ref()).expect("the key is 32 bytes");
+        let cipher =
+            XChaCha20Poly1305::new_from_slice(self.0.as_ref()).expect("the key is 32 bytes");
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).expect("the OS random source is available");
         let ciphertext = cipher
             .encrypt(
-                XNonce::from_slice(&nonce),
+                &XNonce::from(nonce),
                 Payload {
                     msg: secret,
                     aad: purpose.as_bytes(),
@@ -65,11 +66,13 @@ impl MasterKey {
         if sealed.len() < 1 + NONCE_LEN + 16 || sealed[0] != VERSION {
             return Err(CryptoError::SealedData);
         }
-        let cipher = XChaCha20Poly1305::new_from_slice(self.0.as_ref()).expect("the key is 32 bytes");
-        let nonce = XNonce::from_slice(&sealed[1..1 + NONCE_LEN]);
+        let cipher =
+            XChaCha20Poly1305::new_from_slice(self.0.as_ref()).expect("the key is 32 bytes");
+        let nonce =
+            XNonce::try_from(&sealed[1..1 + NONCE_LEN]).map_err(|_| CryptoError::SealedData)?;
         cipher
             .decrypt(
-                nonce,
+                &nonce,
                 Payload {
                     msg: &sealed[1 + NONCE_LEN..],
                     aad: purpose.as_bytes(),
@@ -109,6 +112,9 @@ mod tests {
         assert!(key.open("repo-signing-key:did:plc:abc", &tampered).is_err());
         assert!(key.open("x", &[]).is_err());
         // the nonce is random: sealing twice differs
-        assert_ne!(sealed, key.seal("repo-signing-key:did:plc:abc", b"secret bytes"));
+        assert_ne!(
+            sealed,
+            key.seal("repo-signing-key:did:plc:abc", b"secret bytes")
+        );
     }
 }

@@ -94,7 +94,9 @@ impl<R: Read> CarReader<R> {
             .varint()?
             .ok_or_else(|| CarError::Header("empty input".into()))?;
         if len == 0 || len > limits.max_header_bytes as u64 {
-            return Err(CarError::Header(format!("header length {len} out of range")));
+            return Err(CarError::Header(format!(
+                "header length {len} out of range"
+            )));
         }
         let header = reader.exact(len as usize)?;
         reader.roots = parse_header(&header)?;
@@ -112,7 +114,10 @@ impl<R: Read> CarReader<R> {
         };
         let index = self.blocks_read;
         if self.blocks_read >= self.limits.max_blocks {
-            return Err(CarError::Limit(format!("more than {} blocks", self.limits.max_blocks)));
+            return Err(CarError::Limit(format!(
+                "more than {} blocks",
+                self.limits.max_blocks
+            )));
         }
         // A section is a 36-byte CID plus the block.
         let max_section = self.limits.max_block_bytes as u64 + data::cid::CID_LEN as u64;
@@ -138,10 +143,12 @@ impl<R: Read> CarReader<R> {
     fn exact(&mut self, n: usize) -> Result<Vec<u8>, CarError> {
         self.count(n as u64)?;
         let mut buf = vec![0u8; n];
-        self.inner.read_exact(&mut buf).map_err(|e| match e.kind() {
-            io::ErrorKind::UnexpectedEof => CarError::Truncated,
-            _ => CarError::Io(e),
-        })?;
+        self.inner
+            .read_exact(&mut buf)
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::UnexpectedEof => CarError::Truncated,
+                _ => CarError::Io(e),
+            })?;
         Ok(buf)
     }
 
