@@ -29,6 +29,22 @@ if [ -z "${FAST:-}" ]; then
   cargo audit --db "$ATPROTO_SHARED/advisory-db" --no-fetch --stale
 fi
 
+step "PLC directory for the relay's tests (e2e/, real @did-plc/server in memory)"
+e2e/setup.sh
+plc_log=$(mktemp)
+node e2e/plc-server.mjs --port 0 >"$plc_log" 2>&1 &
+plc_pid=$!
+trap 'kill "$plc_pid" 2>/dev/null || true; rm -f "$plc_log"' EXIT
+for _ in $(seq 1 300); do
+  grep -q '^PLC_URL=' "$plc_log" && break
+  kill -0 "$plc_pid" 2>/dev/null || { cat "$plc_log" >&2; echo "error: the PLC directory did not start" >&2; exit 1; }
+  sleep 0.1
+done
+RELAY_TEST_PLC_URL=$(sed -n 's/^PLC_URL=//p' "$plc_log" | head -n1)
+[ -n "$RELAY_TEST_PLC_URL" ] || { cat "$plc_log" >&2; echo "error: the PLC directory did not start" >&2; exit 1; }
+export RELAY_TEST_PLC_URL
+echo "PLC directory at $RELAY_TEST_PLC_URL"
+
 step "unit, property and integration tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

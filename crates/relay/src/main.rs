@@ -1,14 +1,14 @@
 //! `relay`: the always-on server of a sovereign AT Protocol PDS, and the tools to poke at repos.
 //!
-//! The binary is a thin layer: command-line parsing and wiring. The logic lives in the crates
-//! (`repo`, `data`, …) so each can be tested alone.
+//! The binary is a thin layer: command-line parsing and wiring. The protocol logic lives in the
+//! crates (`repo`, `identity`, `store`, …) so each can be tested alone.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod repo_cmd;
-mod serve;
+// The server's modules live in the library (src/lib.rs), shared with the integration tests.
+use relay::{config, repo_cmd, serve};
 
 #[derive(Parser)]
 #[command(name = "relay", version, about = "A sovereign AT Protocol PDS")]
@@ -19,17 +19,28 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    // Boxed: the server's flags are many, the other commands' few (clippy::large_enum_variant).
     /// Run the server (embedded defaults: data in ./data, no setup).
-    Serve(serve::ServeArgs),
+    Serve(Box<config::ServeArgs>),
     /// Inspect and compute over repositories and CAR files.
     #[command(subcommand)]
     Repo(repo_cmd::RepoCommand),
 }
 
 fn main() -> ExitCode {
+    // relay.toml feeds the environment before flags are read (flags > env > file > defaults).
+    let explicit = std::env::args()
+        .skip_while(|a| a != "--config")
+        .nth(1)
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("RELAY_CONFIG").map(Into::into));
+    if let Err(e) = config::load_config_file_into_env(explicit.as_deref()) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Repo(cmd) => repo_cmd::run(cmd),
     }
 }

@@ -1,31 +1,13 @@
-//! `relay serve`: the HTTP server.
+//! `relay serve`: configuration, state, background tasks, and the HTTP server.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use axum::extract::Path;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::json;
-
-#[derive(clap::Args)]
-pub struct ServeArgs {
-    /// Port to listen on (the reference PDS's variable is honoured).
-    #[arg(long, env = "PDS_PORT", default_value_t = 2583)]
-    port: u16,
-    /// Public hostname of this server.
-    #[arg(long, env = "PDS_HOSTNAME", default_value = "localhost")]
-    hostname: String,
-    /// Where state lives.
-    #[arg(long, env = "PDS_DATA_DIRECTORY", default_value = "./data")]
-    data_dir: PathBuf,
-    /// Address to bind.
-    #[arg(long, default_value = "127.0.0.1")]
-    bind: std::net::IpAddr,
-}
+use crate::app::AppState;
+use crate::config::{Config, ServeArgs};
+use crate::repos::RepoManager;
+use crate::secrets::Secrets;
 
 pub fn run(args: ServeArgs) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -47,55 +29,85 @@ pub fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs) -> Result<(), String> {
-    std::fs::create_dir_all(&args.data_dir).map_err(|e| {
+/// Builds the shared state from the arguments: opens (or creates) the data directory, the
+/// secrets, the database and the blob store.
+pub async fn build_state(args: &ServeArgs) -> Result<Arc<AppState>, String> {
+    let config = Config::from_args(args)?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
         format!(
-            "cannot create the data directory {}: {e} (set PDS_DATA_DIRECTORY or --data-dir)",
-            args.data_dir.display()
+            "cannot create the data directory {}: {e} (set PDS_DATA_DIRECTORY or --data-directory)",
+            config.data_dir.display()
         )
     })?;
-    let app = router();
-    let addr = SocketAddr::new(args.bind, args.port);
+    let secrets = Secrets::load_or_create(&config.data_dir, args)?;
+    let db_path = config.data_dir.join("relay.sqlite");
+    let store = store::sqlite::SqliteStore::open(&db_path)
+        .await
+        .map_err(|e| format!("cannot open the database {}: {e}", db_path.display()))?;
+    let blobs = Arc::new(
+        store::blobstore::DiskBlobStore::open(&config.blob_dir)
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot open the blob store {}: {e}",
+                    config.blob_dir.display()
+                )
+            })?,
+    );
+    let repos = RepoManager::new(store.clone(), secrets.master_key.clone());
+    let plc = crate::plc::PlcClient::new(&config.plc_url, config.dev_mode)?;
+    let handle_resolver =
+        crate::resolver::HandleResolver::new(config.dns_servers.clone(), config.dev_mode)?;
+    Ok(Arc::new(AppState {
+        config,
+        secrets,
+        store,
+        blobs,
+        repos,
+        lexicons: crate::lexicons::embedded_catalog()
+            .map_err(|e| format!("the embedded lexicons do not load: {e}"))?,
+        plc,
+        handle_resolver,
+    }))
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let state = build_state(&args).await?;
+    let addr = SocketAddr::new(state.config.bind, state.config.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e} (choose another --port or PDS_PORT)"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    if state.secrets.admin_password_generated {
+        println!(
+            "admin password (generated, kept in {}): {}",
+            state
+                .config
+                .data_dir
+                .join("secrets/admin_password")
+                .display(),
+            state.secrets.admin_password
+        );
+    }
     println!(
-        "relay listening on http://{}:{}",
-        args.hostname,
-        local.port()
+        "relay {} listening on {} (public URL {}, data in {}, ready in {} ms)",
+        env!("CARGO_PKG_VERSION"),
+        local,
+        state.config.public_url,
+        state.config.data_dir.display(),
+        started.elapsed().as_millis()
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
-}
-
-pub fn router() -> Router {
-    Router::new()
-        .route("/xrpc/_health", get(health))
-        .route("/xrpc/{nsid}", axum::routing::any(not_implemented))
-        .fallback(not_found)
-}
-
-async fn health() -> Json<serde_json::Value> {
-    Json(json!({ "version": env!("CARGO_PKG_VERSION") }))
-}
-
-async fn not_implemented(Path(nsid): Path<String>) -> Response {
-    xrpc_error(
-        StatusCode::NOT_IMPLEMENTED,
-        "MethodNotImplemented",
-        &format!("Method not implemented: {nsid}"),
+    crate::crawlers::spawn(state.clone())?;
+    crate::blobs::spawn_gc(state.clone());
+    let app = crate::http::router(state.clone());
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-}
-
-async fn not_found() -> Response {
-    xrpc_error(StatusCode::NOT_FOUND, "NotFound", "Not found")
-}
-
-fn xrpc_error(status: StatusCode, error: &str, message: &str) -> Response {
-    (status, Json(json!({ "error": error, "message": message }))).into_response()
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {

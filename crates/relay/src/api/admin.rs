@@ -1,0 +1,5 @@
+//! `com::atproto::admin` handlers.
+
+use crate::app::{AppState, Ctx};
+
+impl xrpc::com::atproto::admin::ComAtprotoAdminHandler<Ctx> for AppState {}

@@ -1,0 +1,1138 @@
+//! `com.atproto.server`: the server's description, accounts (creation with a did:plc, status),
+//! sessions (password and app-password logins, refresh-token rotation), app passwords and
+//! invite codes. Names, messages and statuses of errors follow the reference PDS.
+
+use std::sync::OnceLock;
+
+use crypto::{Algorithm, Keypair, PublicKey};
+use data::{Map, Value};
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+use store::{Account, AccountStatus, EventDraft, Store};
+use xrpc::atrium_api::types::string::{Cid as AtCid, Datetime as AtDatetime, Did, Handle};
+use xrpc::atrium_api::types::Unknown;
+use xrpc::com::atproto::server::{
+    check_account_status, create_account, create_app_password, create_invite_code,
+    create_invite_codes, create_session, deactivate_account, describe_server,
+    get_account_invite_codes, get_session, list_app_passwords, refresh_session,
+    revoke_app_password,
+};
+use xrpc::XrpcError;
+
+use crate::app::{AppState, Ctx};
+use crate::auth::{self, Access, Claims, Scope};
+use crate::error::store_error;
+use crate::handles::{self, HandleRules};
+use crate::plc::PlcError;
+
+/// Longest password a new account may set, and longest one a login may try (the reference's
+/// limits: older accounts may have longer passwords than new ones may set).
+const NEW_PASSWORD_MAX_LENGTH: usize = 256;
+const OLD_PASSWORD_MAX_LENGTH: usize = 512;
+/// Invite codes: at most this many per createInviteCodes call, and uses per code.
+const MAX_INVITE_CODES_PER_CALL: i64 = 1000;
+
+impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
+    async fn describe_server(&self, _ctx: Ctx) -> Result<describe_server::Output, XrpcError> {
+        use xrpc::atrium_api::com::atproto::server::describe_server::{ContactData, LinksData};
+        Ok(describe_server::Output::from(
+            xrpc::atrium_api::com::atproto::server::describe_server::OutputData {
+                available_user_domains: self.config.handle_domains.clone(),
+                blob_upload_limit: None,
+                contact: Some(
+                    ContactData {
+                        email: self.config.contact_email_address.clone(),
+                    }
+                    .into(),
+                ),
+                did: did_value(&self.config.service_did)?,
+                invite_code_required: Some(self.config.invite_required),
+                links: Some(
+                    LinksData {
+                        privacy_policy: self.config.privacy_policy_url.clone(),
+                        terms_of_service: self.config.terms_of_service_url.clone(),
+                    }
+                    .into(),
+                ),
+                phone_verification_required: None,
+            },
+        ))
+    }
+
+    async fn create_account(
+        &self,
+        _ctx: Ctx,
+        input: create_account::Input,
+    ) -> Result<create_account::Output, XrpcError> {
+        let input = input.data;
+        if input.plc_op.is_some() {
+            return Err(XrpcError::invalid_request("Unsupported input: \"plcOp\""));
+        }
+        if let Some(did) = &input.did {
+            // Bringing an existing DID (migration) needs a service JWT from that DID, which this
+            // server does not verify yet: refuse as the reference does without one.
+            return Err(XrpcError::authentication_required(format!(
+                "Missing auth to create account with did: {}",
+                did.as_str()
+            )));
+        }
+        if input
+            .password
+            .as_ref()
+            .is_some_and(|p| p.chars().count() > NEW_PASSWORD_MAX_LENGTH)
+        {
+            return Err(XrpcError::invalid_request(format!(
+                "Password too long. Maximum length is {NEW_PASSWORD_MAX_LENGTH} characters."
+            )));
+        }
+        let invite_code = input
+            .invite_code
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        if self.config.invite_required && invite_code.is_none() {
+            return Err(XrpcError::new(
+                400,
+                "InvalidInviteCode",
+                "No invite code provided",
+            ));
+        }
+        let email = match input.email.as_deref().map(str::trim) {
+            None | Some("") => return Err(XrpcError::invalid_request("Email is required")),
+            Some(email) if !handles::is_valid_email(email) => {
+                return Err(XrpcError::invalid_request(
+                    "This email address is not supported, please use a different email.",
+                ))
+            }
+            Some(email) => email.to_lowercase(),
+        };
+        let handle = handles::normalize_and_validate_new_handle(
+            HandleRules::of(&self.config),
+            input.handle.as_str(),
+        )?;
+        let invite_code = if self.config.invite_required {
+            let code = invite_code.expect("checked above").to_owned();
+            self.ensure_invite_available(&code).await?;
+            Some(code)
+        } else {
+            None
+        };
+        if self
+            .store
+            .account_by_handle(&handle)
+            .await
+            .map_err(store_error)?
+            .is_some()
+        {
+            return Err(handle_taken(&handle));
+        }
+        if self
+            .store
+            .account_by_email(&email)
+            .await
+            .map_err(store_error)?
+            .is_some()
+        {
+            return Err(XrpcError::invalid_request(format!(
+                "Email already taken: {email}"
+            )));
+        }
+        // Rotation keys, highest priority first: the client's recovery key (if any), then ours.
+        let mut rotation_keys = Vec::new();
+        if let Some(key) = input.recovery_key.as_deref().map(str::trim) {
+            PublicKey::from_did_key(key).map_err(|e| {
+                XrpcError::invalid_request(format!(
+                    "Invalid recoveryKey: must be a P-256 or K-256 did:key ({e})"
+                ))
+            })?;
+            rotation_keys.push(key.to_owned());
+        }
+        let relay_key = self.secrets.plc_rotation_key.did_key();
+        if !rotation_keys.contains(&relay_key) {
+            rotation_keys.push(relay_key);
+        }
+        let signing_key = Keypair::generate(Algorithm::P256);
+        let genesis = identity::genesis_op(
+            rotation_keys,
+            &signing_key.did_key(),
+            &handle,
+            &self.config.public_url,
+        )
+        .and_then(|op| op.sign(&self.secrets.plc_rotation_key))
+        .map_err(|e| XrpcError::invalid_request(format!("Cannot build the DID: {e}")))?;
+        let did = genesis
+            .did()
+            .map_err(|e| XrpcError::internal(format!("cannot derive the DID: {e}")))?;
+        let state = genesis
+            .to_state(&did)
+            .ok_or_else(|| XrpcError::internal("the genesis operation has no state"))?;
+        self.plc
+            .submit(&did, &genesis)
+            .await
+            .map_err(|e| plc_failure("could not register the DID", &e))?;
+        // The document as the directory serves it (what resolvers will see), as the reference
+        // answers; the one our state implies if the directory cannot be read back right now.
+        let did_doc = match self.plc.cached_did_document(&did).await {
+            Some(doc) => doc,
+            None => state.did_document(),
+        };
+
+        let password_hash = match input.password {
+            Some(password) => Some(hash_blocking(password).await?),
+            None => None,
+        };
+        self.store
+            .create_account(store::NewAccount {
+                did: did.clone(),
+                handle: handle.clone(),
+                email: Some(email),
+                password_hash,
+                signing_key_sealed: self.repos.seal_signing_key(&did, &signing_key),
+                invite_code,
+                deactivated: false,
+            })
+            .await
+            .map_err(|e| match e {
+                store::StoreError::HandleTaken => handle_taken(&handle),
+                other => store_error(other),
+            })?;
+
+        // A new account's events, in order: #identity, #account, then its first (empty) #commit.
+        let first_commit = async {
+            self.sequence_identity(&did, Some(&handle)).await?;
+            self.sequence_account(&did, AccountStatus::Active).await?;
+            self.repos.write(&did, Vec::new(), None, true).await
+        }
+        .await;
+        if let Err(e) = first_commit {
+            // Undo the account so the handle and email are free again; its DID stays orphaned
+            // at the directory, as with the reference after a failure past that point.
+            self.repos.evict(&did);
+            if self.store.delete_account(&did).await.is_ok() {
+                let _ = self.sequence_account(&did, AccountStatus::Deleted).await;
+            }
+            return Err(e);
+        }
+
+        let (access_jwt, refresh_jwt) = self
+            .create_session_tokens(&did, Scope::Access, None)
+            .await?;
+        Ok(create_account::Output::from(
+            xrpc::atrium_api::com::atproto::server::create_account::OutputData {
+                access_jwt,
+                did: did_value(&did)?,
+                did_doc: to_unknown(did_doc),
+                handle: handle_value(&handle),
+                refresh_jwt,
+            },
+        ))
+    }
+
+    async fn create_session(
+        &self,
+        _ctx: Ctx,
+        input: create_session::Input,
+    ) -> Result<create_session::Output, XrpcError> {
+        let input = input.data;
+        if input.password.chars().count() > OLD_PASSWORD_MAX_LENGTH {
+            return Err(XrpcError::authentication_required(
+                "Password too long. Consider resetting your password.",
+            ));
+        }
+        let Some(account) = self.login_account(&input.identifier).await? else {
+            // Spend the time a real check takes, so unknown identifiers cannot be told apart.
+            let password = input.password;
+            let _ = tokio::task::spawn_blocking(move || {
+                auth::verify_password(&password, dummy_password_hash())
+            })
+            .await;
+            return Err(invalid_login());
+        };
+        let soft_deleted = matches!(
+            account.status,
+            AccountStatus::Takendown | AccountStatus::Suspended
+        );
+        let stored_hash = self
+            .store
+            .password_hash(&account.did)
+            .await
+            .map_err(store_error)?;
+        let valid = verify_blocking(input.password.clone(), stored_hash).await?;
+        let mut app_password = None;
+        if !valid {
+            // Taken-down and suspended accounts cannot log in with an app password.
+            if soft_deleted {
+                return Err(invalid_login());
+            }
+            app_password = self
+                .match_app_password(&account.did, &input.password)
+                .await?;
+            if app_password.is_none() {
+                return Err(invalid_login());
+            }
+        }
+        if soft_deleted {
+            return Err(account_takedown());
+        }
+        let scope = match &app_password {
+            None => Scope::Access,
+            Some(p) if p.privileged => Scope::AppPassPrivileged,
+            Some(_) => Scope::AppPass,
+        };
+        let (access_jwt, refresh_jwt) = self
+            .create_session_tokens(&account.did, scope, app_password.map(|p| p.name))
+            .await?;
+        let info = self.session_info(&account).await;
+        Ok(create_session::Output::from(
+            xrpc::atrium_api::com::atproto::server::create_session::OutputData {
+                access_jwt,
+                refresh_jwt,
+                active: info.active,
+                did: did_value(&account.did)?,
+                did_doc: info.did_doc,
+                email: info.email,
+                email_auth_factor: None,
+                email_confirmed: info.email_confirmed,
+                handle: info.handle,
+                status: info.status,
+            },
+        ))
+    }
+
+    async fn get_session(&self, ctx: Ctx) -> Result<get_session::Output, XrpcError> {
+        let caller = self.caller(&ctx, Access::Standard).await?;
+        let account = self.account(&caller.did).await?;
+        let info = self.session_info(&account).await;
+        Ok(get_session::Output::from(
+            xrpc::atrium_api::com::atproto::server::get_session::OutputData {
+                active: info.active,
+                did: did_value(&account.did)?,
+                did_doc: info.did_doc,
+                email: info.email,
+                email_auth_factor: None,
+                email_confirmed: info.email_confirmed,
+                handle: info.handle,
+                status: info.status,
+            },
+        ))
+    }
+
+    async fn refresh_session(&self, ctx: Ctx) -> Result<refresh_session::Output, XrpcError> {
+        let claims = self.refresh_claims(&ctx)?;
+        let token_id = claims.jti.clone().unwrap_or_default();
+        let account = self
+            .store
+            .account_by_did(&claims.sub)
+            .await
+            .map_err(store_error)?
+            .filter(|a| a.status != AccountStatus::Deleted)
+            .ok_or_else(|| {
+                XrpcError::invalid_request(format!(
+                    "Could not find user info for account: {}",
+                    claims.sub
+                ))
+            })?;
+        if matches!(
+            account.status,
+            AccountStatus::Takendown | AccountStatus::Suspended
+        ) {
+            return Err(account_takedown());
+        }
+        let (access_jwt, refresh_jwt) = self.rotate_refresh_token(&account.did, &token_id).await?;
+        let info = self.session_info(&account).await;
+        Ok(refresh_session::Output::from(
+            xrpc::atrium_api::com::atproto::server::refresh_session::OutputData {
+                access_jwt,
+                refresh_jwt,
+                active: info.active,
+                did: did_value(&account.did)?,
+                did_doc: info.did_doc,
+                email: info.email,
+                email_auth_factor: None,
+                email_confirmed: info.email_confirmed,
+                handle: info.handle,
+                status: info.status,
+            },
+        ))
+    }
+
+    async fn delete_session(&self, ctx: Ctx) -> Result<(), XrpcError> {
+        let claims = self.refresh_claims(&ctx)?;
+        if let Some(id) = &claims.jti {
+            self.store
+                .delete_refresh_token(id)
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    async fn create_app_password(
+        &self,
+        ctx: Ctx,
+        input: create_app_password::Input,
+    ) -> Result<create_app_password::Output, XrpcError> {
+        let caller = self.caller(&ctx, Access::Full).await?;
+        let input = input.data;
+        let name = input.name.trim().to_owned();
+        if name.is_empty() {
+            return Err(XrpcError::invalid_request("App password name is required"));
+        }
+        let privileged = input.privileged.unwrap_or(false);
+        let existing = self
+            .store
+            .list_app_passwords(&caller.did)
+            .await
+            .map_err(store_error)?;
+        if existing.iter().any(|p| p.name == name) {
+            return Err(XrpcError::invalid_request(
+                "could not create app-specific password",
+            ));
+        }
+        let password = new_app_password();
+        let password_hash = {
+            let (did, password) = (caller.did.clone(), password.clone());
+            tokio::task::spawn_blocking(move || app_password_hash(&did, &password))
+                .await
+                .map_err(|_| XrpcError::internal("password hashing failed"))?
+        };
+        let created_at = now_iso();
+        self.store
+            .create_app_password(
+                &caller.did,
+                store::AppPassword {
+                    name: name.clone(),
+                    password_hash,
+                    privileged,
+                    created_at: created_at.clone(),
+                },
+            )
+            .await
+            .map_err(store_error)?;
+        Ok(create_app_password::Output::from(
+            xrpc::atrium_api::com::atproto::server::create_app_password::AppPasswordData {
+                created_at: datetime_value(&created_at),
+                name,
+                password,
+                privileged: Some(privileged),
+            },
+        ))
+    }
+
+    async fn list_app_passwords(&self, ctx: Ctx) -> Result<list_app_passwords::Output, XrpcError> {
+        use xrpc::atrium_api::com::atproto::server::list_app_passwords::AppPasswordData;
+        let caller = self.caller(&ctx, Access::Full).await?;
+        let passwords = self
+            .store
+            .list_app_passwords(&caller.did)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|p| {
+                AppPasswordData {
+                    created_at: datetime_value(&p.created_at),
+                    name: p.name,
+                    privileged: Some(p.privileged),
+                }
+                .into()
+            })
+            .collect();
+        Ok(list_app_passwords::Output::from(
+            xrpc::atrium_api::com::atproto::server::list_app_passwords::OutputData { passwords },
+        ))
+    }
+
+    async fn revoke_app_password(
+        &self,
+        ctx: Ctx,
+        input: revoke_app_password::Input,
+    ) -> Result<(), XrpcError> {
+        let caller = self.caller(&ctx, Access::Full).await?;
+        self.store
+            .delete_app_password(&caller.did, input.data.name.trim())
+            .await
+            .map_err(store_error)
+    }
+
+    async fn create_invite_code(
+        &self,
+        ctx: Ctx,
+        input: create_invite_code::Input,
+    ) -> Result<create_invite_code::Output, XrpcError> {
+        self.require_admin(&ctx)?;
+        let input = input.data;
+        check_use_count(input.use_count)?;
+        let account = input
+            .for_account
+            .map(|d| d.as_str().to_owned())
+            .unwrap_or_else(|| "admin".to_owned());
+        let code = self.new_invite_code();
+        self.store
+            .create_invite_codes(&[store::InviteCode {
+                code: code.clone(),
+                available: input.use_count,
+                disabled: false,
+                for_account: account,
+                created_by: "admin".to_owned(),
+                created_at: now_iso(),
+                uses: Vec::new(),
+            }])
+            .await
+            .map_err(store_error)?;
+        Ok(create_invite_code::Output::from(
+            xrpc::atrium_api::com::atproto::server::create_invite_code::OutputData { code },
+        ))
+    }
+
+    async fn create_invite_codes(
+        &self,
+        ctx: Ctx,
+        input: create_invite_codes::Input,
+    ) -> Result<create_invite_codes::Output, XrpcError> {
+        use xrpc::atrium_api::com::atproto::server::create_invite_codes::AccountCodesData;
+        self.require_admin(&ctx)?;
+        let input = input.data;
+        check_use_count(input.use_count)?;
+        if !(1..=MAX_INVITE_CODES_PER_CALL).contains(&input.code_count) {
+            return Err(XrpcError::invalid_request(format!(
+                "codeCount must be between 1 and {MAX_INVITE_CODES_PER_CALL}"
+            )));
+        }
+        let accounts: Vec<String> = match input.for_accounts {
+            Some(list) if !list.is_empty() => list.iter().map(|d| d.as_str().to_owned()).collect(),
+            _ => vec!["admin".to_owned()],
+        };
+        let created_at = now_iso();
+        let mut rows = Vec::new();
+        let mut out = Vec::new();
+        for account in accounts {
+            let codes: Vec<String> = (0..input.code_count)
+                .map(|_| self.new_invite_code())
+                .collect();
+            rows.extend(codes.iter().map(|code| store::InviteCode {
+                code: code.clone(),
+                available: input.use_count,
+                disabled: false,
+                for_account: account.clone(),
+                created_by: "admin".to_owned(),
+                created_at: created_at.clone(),
+                uses: Vec::new(),
+            }));
+            out.push(AccountCodesData { account, codes }.into());
+        }
+        self.store
+            .create_invite_codes(&rows)
+            .await
+            .map_err(store_error)?;
+        Ok(create_invite_codes::Output::from(
+            xrpc::atrium_api::com::atproto::server::create_invite_codes::OutputData { codes: out },
+        ))
+    }
+
+    async fn get_account_invite_codes(
+        &self,
+        ctx: Ctx,
+        params: get_account_invite_codes::Params,
+    ) -> Result<get_account_invite_codes::Output, XrpcError> {
+        use xrpc::atrium_api::com::atproto::server::defs::{InviteCodeData, InviteCodeUseData};
+        let caller = self.caller(&ctx, Access::Standard).await?;
+        // Codes are only made by an admin here (no earned codes), so `createAvailable` has
+        // nothing to create.
+        let codes = self
+            .store
+            .invite_codes_for(&caller.did)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .filter(|c| params.include_used || (c.uses.len() as i64) < c.available)
+            .map(|c| {
+                let uses = c
+                    .uses
+                    .iter()
+                    .filter_map(|(by, at)| {
+                        Some(
+                            InviteCodeUseData {
+                                used_at: datetime_value(at),
+                                used_by: Did::new(by.clone()).ok()?,
+                            }
+                            .into(),
+                        )
+                    })
+                    .collect();
+                InviteCodeData {
+                    available: c.available,
+                    code: c.code,
+                    created_at: datetime_value(&c.created_at),
+                    created_by: c.created_by,
+                    disabled: c.disabled,
+                    for_account: c.for_account,
+                    uses,
+                }
+                .into()
+            })
+            .collect();
+        Ok(get_account_invite_codes::Output::from(
+            xrpc::atrium_api::com::atproto::server::get_account_invite_codes::OutputData { codes },
+        ))
+    }
+
+    async fn activate_account(&self, ctx: Ctx) -> Result<(), XrpcError> {
+        let caller = self.caller(&ctx, Access::Full).await?;
+        let account = self.account(&caller.did).await?;
+        match account.status {
+            AccountStatus::Active => return Ok(()),
+            AccountStatus::Deactivated => {}
+            AccountStatus::Takendown | AccountStatus::Suspended => {
+                return Err(account_takedown());
+            }
+            AccountStatus::Deleted => {
+                return Err(XrpcError::new(400, "AccountNotFound", "user not found"));
+            }
+        }
+        if let Some(problem) = self.did_document_problem(&account.did).await? {
+            return Err(XrpcError::invalid_request(problem));
+        }
+        self.store
+            .set_account_status(&account.did, AccountStatus::Active)
+            .await
+            .map_err(store_error)?;
+        // #identity, #account active, then a commit at a new rev signed with the current key, so
+        // consumers resynchronise (account lifecycle: reactivation).
+        self.sequence_identity(&account.did, Some(&account.handle))
+            .await?;
+        self.sequence_account(&account.did, AccountStatus::Active)
+            .await?;
+        self.repos
+            .write(&account.did, Vec::new(), None, true)
+            .await?;
+        Ok(())
+    }
+
+    async fn deactivate_account(
+        &self,
+        ctx: Ctx,
+        input: deactivate_account::Input,
+    ) -> Result<(), XrpcError> {
+        // `deleteAfter` is a retention hint; accounts are only deleted on request here.
+        let _ = input;
+        let caller = self.caller(&ctx, Access::Full).await?;
+        let account = self.account(&caller.did).await?;
+        match account.status {
+            AccountStatus::Deactivated => Ok(()),
+            AccountStatus::Active => {
+                self.store
+                    .set_account_status(&account.did, AccountStatus::Deactivated)
+                    .await
+                    .map_err(store_error)?;
+                self.sequence_account(&account.did, AccountStatus::Deactivated)
+                    .await?;
+                Ok(())
+            }
+            AccountStatus::Takendown | AccountStatus::Suspended => Err(account_takedown()),
+            AccountStatus::Deleted => Err(XrpcError::invalid_request("Account not found")),
+        }
+    }
+
+    async fn check_account_status(
+        &self,
+        ctx: Ctx,
+    ) -> Result<check_account_status::Output, XrpcError> {
+        let caller = self.caller(&ctx, Access::Standard).await?;
+        let account = self.account(&caller.did).await?;
+        let did = &account.did;
+        let head = self
+            .store
+            .repo_head(did)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                XrpcError::invalid_request(format!("Could not find repo for DID: {did}"))
+            })?;
+        ctx.set_repo_rev(&head.rev);
+        let repo_blocks = self.store.all_blocks(did).await.map_err(store_error)?.len() as i64;
+        let indexed_records = self.store.record_count(did).await.map_err(store_error)?;
+        let private_state_values = self
+            .store
+            .preferences(did)
+            .await
+            .map_err(store_error)?
+            .len() as i64;
+        let (expected_blobs, imported_blobs) = self.blob_counts(did).await?;
+        let valid_did = self.did_document_problem(did).await?.is_none();
+        let repo_commit: AtCid = head
+            .cid
+            .to_string()
+            .parse()
+            .map_err(|_| XrpcError::internal("the repo head is not a valid CID"))?;
+        Ok(check_account_status::Output::from(
+            xrpc::atrium_api::com::atproto::server::check_account_status::OutputData {
+                activated: account.status == AccountStatus::Active,
+                expected_blobs,
+                imported_blobs,
+                indexed_records,
+                private_state_values,
+                repo_blocks,
+                repo_commit,
+                repo_rev: head.rev,
+                valid_did,
+            },
+        ))
+    }
+}
+
+/// What session responses (createSession, getSession, refreshSession) say about the account.
+struct SessionInfo {
+    handle: Handle,
+    email: Option<String>,
+    email_confirmed: Option<bool>,
+    did_doc: Option<Unknown>,
+    active: Option<bool>,
+    status: Option<String>,
+}
+
+impl AppState {
+    /// The account behind an authenticated caller.
+    async fn account(&self, did: &str) -> Result<Account, XrpcError> {
+        self.store
+            .account_by_did(did)
+            .await
+            .map_err(store_error)?
+            .filter(|a| a.status != AccountStatus::Deleted)
+            .ok_or_else(|| XrpcError::invalid_request("Account not found"))
+    }
+
+    async fn session_info(&self, account: &Account) -> SessionInfo {
+        let did_doc = if account.did.starts_with("did:plc:") {
+            self.plc.cached_did_document(&account.did).await
+        } else {
+            None
+        };
+        SessionInfo {
+            handle: handle_value(&account.handle),
+            email: account.email.clone(),
+            email_confirmed: Some(account.email_confirmed_at.is_some()),
+            did_doc: did_doc.and_then(to_unknown),
+            active: Some(account.status == AccountStatus::Active),
+            status: account.status.as_status_str().map(str::to_owned),
+        }
+    }
+
+    /// The account a login identifier names: an email (it has an `@`), a DID, or a handle
+    /// (case-insensitive). Deleted accounts are not found.
+    async fn login_account(&self, identifier: &str) -> Result<Option<Account>, XrpcError> {
+        let identifier = identifier.trim();
+        let found = if identifier.contains('@') {
+            self.store
+                .account_by_email(&identifier.to_lowercase())
+                .await
+        } else if identifier.starts_with("did:") {
+            if syntax::validate_did(identifier).is_err() {
+                return Ok(None);
+            }
+            self.store.account_by_did(identifier).await
+        } else {
+            let handle = identifier.to_ascii_lowercase();
+            if syntax::validate_handle(&handle).is_err() {
+                return Ok(None);
+            }
+            self.store.account_by_handle(&handle).await
+        };
+        Ok(found
+            .map_err(store_error)?
+            .filter(|a| a.status != AccountStatus::Deleted))
+    }
+
+    /// The app password `password` is, if any. App passwords are hashed with a per-account
+    /// salt, so one hash finds the match among them.
+    async fn match_app_password(
+        &self,
+        did: &str,
+        password: &str,
+    ) -> Result<Option<store::AppPassword>, XrpcError> {
+        let stored = self
+            .store
+            .list_app_passwords(did)
+            .await
+            .map_err(store_error)?;
+        if stored.is_empty() {
+            return Ok(None);
+        }
+        let hash = {
+            let (did, password) = (did.to_owned(), password.to_owned());
+            tokio::task::spawn_blocking(move || app_password_hash(&did, &password))
+                .await
+                .map_err(|_| XrpcError::internal("password hashing failed"))?
+        };
+        Ok(stored
+            .into_iter()
+            .find(|p| constant_time_eq(p.password_hash.as_bytes(), hash.as_bytes())))
+    }
+
+    /// Rotates a refresh token: the old one keeps working (returning the same successor) for a
+    /// grace period, then stops; a revoked or expired one fails with `ExpiredToken`.
+    async fn rotate_refresh_token(
+        &self,
+        did: &str,
+        token_id: &str,
+    ) -> Result<(String, String), XrpcError> {
+        let revoked = || XrpcError::new(400, "ExpiredToken", "Token has been revoked");
+        let token = self
+            .store
+            .refresh_token(token_id)
+            .await
+            .map_err(store_error)?
+            .filter(|t| t.did == did)
+            .ok_or_else(revoked)?;
+        let now = auth::now_secs();
+        if token.expires_at <= now {
+            return Err(revoked());
+        }
+        let scope = match &token.app_password_name {
+            None => Scope::Access,
+            Some(name) => {
+                let passwords = self
+                    .store
+                    .list_app_passwords(did)
+                    .await
+                    .map_err(store_error)?;
+                match passwords.iter().find(|p| &p.name == name) {
+                    Some(p) if p.privileged => Scope::AppPassPrivileged,
+                    Some(_) => Scope::AppPass,
+                    // The app password was revoked, and its sessions with it.
+                    None => return Err(revoked()),
+                }
+            }
+        };
+        let (next_id, next_expires_at) = match &token.next_id {
+            // Reused within the grace period: hand out the same successor again, if it has
+            // not been revoked meanwhile.
+            Some(next_id) => {
+                let next = self
+                    .store
+                    .refresh_token(next_id)
+                    .await
+                    .map_err(store_error)?
+                    .filter(|t| t.expires_at > now)
+                    .ok_or_else(revoked)?;
+                (next.id, next.expires_at)
+            }
+            None => {
+                let next = store::RefreshToken {
+                    id: auth::random_id(),
+                    did: did.to_owned(),
+                    app_password_name: token.app_password_name.clone(),
+                    expires_at: now + auth::REFRESH_TTL_SECS,
+                    next_id: None,
+                };
+                let grace = (now + auth::REFRESH_GRACE_SECS).min(token.expires_at);
+                let (id, expires_at) = (next.id.clone(), next.expires_at);
+                self.store
+                    .rotate_refresh_token(token_id, grace, next)
+                    .await
+                    .map_err(store_error)?;
+                (id, expires_at)
+            }
+        };
+        let access = auth::sign_jwt(
+            &self.secrets.jwt_secret,
+            "at+jwt",
+            &Claims {
+                scope: scope.as_str().to_owned(),
+                sub: did.to_owned(),
+                aud: self.config.service_did.clone(),
+                iat: now,
+                exp: now + auth::ACCESS_TTL_SECS,
+                jti: None,
+            },
+        );
+        let refresh = auth::sign_jwt(
+            &self.secrets.jwt_secret,
+            "refresh+jwt",
+            &Claims {
+                scope: Scope::Refresh.as_str().to_owned(),
+                sub: did.to_owned(),
+                aud: self.config.service_did.clone(),
+                iat: now,
+                exp: next_expires_at,
+                jti: Some(next_id),
+            },
+        );
+        Ok((access, refresh))
+    }
+
+    /// Fails with `InvalidInviteCode` unless the code exists, is enabled and has uses left. (The
+    /// store consumes it atomically with the account; this gives the early, precise error.)
+    async fn ensure_invite_available(&self, code: &str) -> Result<(), XrpcError> {
+        let available = self
+            .store
+            .invite_code(code)
+            .await
+            .map_err(store_error)?
+            .is_some_and(|c| !c.disabled && (c.uses.len() as i64) < c.available);
+        if available {
+            Ok(())
+        } else {
+            Err(XrpcError::new(
+                400,
+                "InvalidInviteCode",
+                "Provided invite code not available",
+            ))
+        }
+    }
+
+    /// `<hostname with dashes>-<5 chars>-<5 chars>`, the reference's shape.
+    fn new_invite_code(&self) -> String {
+        format!(
+            "{}-{}-{}",
+            self.config.hostname.replace('.', "-"),
+            random_base32(5),
+            random_base32(5)
+        )
+    }
+
+    /// Why the DID document does not let this server host the account (it must name this
+    /// server's URL as `atproto_pds` and the account's signing key as `atproto`); `None` when it
+    /// does. did:web documents are not resolved here yet and pass.
+    async fn did_document_problem(&self, did: &str) -> Result<Option<String>, XrpcError> {
+        if !did.starts_with("did:plc:") {
+            return Ok(None);
+        }
+        let state = match self.plc.data(did).await {
+            Ok(state) => state,
+            Err(e @ (PlcError::NotFound { .. } | PlcError::Tombstoned { .. })) => {
+                return Ok(Some(format!("DID document not found: {e}")))
+            }
+            Err(e) => return Err(plc_failure("could not resolve the DID", &e)),
+        };
+        if state.pds_endpoint() != Some(self.config.public_url.as_str()) {
+            return Ok(Some(format!(
+                "DID document atproto_pds service endpoint does not match this server ({})",
+                self.config.public_url
+            )));
+        }
+        let key = self.repos.signing_key(did).await?.did_key();
+        if state.signing_key() != Some(key.as_str()) {
+            return Ok(Some(
+                "DID document atproto verification method does not match the account's signing key"
+                    .to_owned(),
+            ));
+        }
+        Ok(None)
+    }
+
+    /// (blobs the repo's records reference, those of them stored here).
+    async fn blob_counts(&self, did: &str) -> Result<(i64, i64), XrpcError> {
+        let (mut expected, mut imported) = (0i64, 0i64);
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .list_blobs(did, None, cursor.as_deref(), 1000)
+                .await
+                .map_err(store_error)?;
+            let Some(last) = page.last() else { break };
+            cursor = Some(last.to_string());
+            for cid in &page {
+                expected += 1;
+                if self
+                    .store
+                    .blob_meta(did, cid)
+                    .await
+                    .map_err(store_error)?
+                    .is_some()
+                {
+                    imported += 1;
+                }
+            }
+            if page.len() < 1000 {
+                break;
+            }
+        }
+        Ok((expected, imported))
+    }
+
+    /// `#identity {did, time, handle?}` (com.atproto.sync.subscribeRepos#identity).
+    pub async fn sequence_identity(
+        &self,
+        did: &str,
+        handle: Option<&str>,
+    ) -> Result<i64, XrpcError> {
+        let mut body = Map::new();
+        body.insert("did".into(), Value::String(did.to_owned()));
+        body.insert("time".into(), Value::String(now_iso()));
+        if let Some(handle) = handle {
+            body.insert("handle".into(), Value::String(handle.to_owned()));
+        }
+        self.store
+            .sequence_event(EventDraft {
+                kind: "#identity",
+                did: did.to_owned(),
+                body,
+            })
+            .await
+            .map_err(store_error)
+    }
+
+    /// `#account {did, time, active, status?}` (com.atproto.sync.subscribeRepos#account).
+    pub async fn sequence_account(
+        &self,
+        did: &str,
+        status: AccountStatus,
+    ) -> Result<i64, XrpcError> {
+        let mut body = Map::new();
+        body.insert("did".into(), Value::String(did.to_owned()));
+        body.insert("time".into(), Value::String(now_iso()));
+        body.insert(
+            "active".into(),
+            Value::Bool(status == AccountStatus::Active),
+        );
+        if let Some(status) = status.as_status_str() {
+            body.insert("status".into(), Value::String(status.to_owned()));
+        }
+        self.store
+            .sequence_event(EventDraft {
+                kind: "#account",
+                did: did.to_owned(),
+                body,
+            })
+            .await
+            .map_err(store_error)
+    }
+}
+
+fn handle_taken(handle: &str) -> XrpcError {
+    XrpcError::new(
+        400,
+        "HandleNotAvailable",
+        format!("Handle already taken: {handle}"),
+    )
+}
+
+fn invalid_login() -> XrpcError {
+    XrpcError::authentication_required("Invalid identifier or password")
+}
+
+fn account_takedown() -> XrpcError {
+    XrpcError::new(401, "AccountTakedown", "Account has been taken down")
+}
+
+fn plc_failure(what: &str, e: &PlcError) -> XrpcError {
+    eprintln!("PLC directory: {what}: {e}");
+    XrpcError::upstream_failure(format!("{what}: {e}"))
+}
+
+fn check_use_count(use_count: i64) -> Result<(), XrpcError> {
+    if use_count < 1 {
+        return Err(XrpcError::invalid_request("useCount must be at least 1"));
+    }
+    Ok(())
+}
+
+fn now_iso() -> String {
+    syntax::Datetime::now().to_rfc3339_millis()
+}
+
+fn did_value(did: &str) -> Result<Did, XrpcError> {
+    Did::new(did.to_owned()).map_err(|e| XrpcError::internal(format!("invalid DID {did}: {e}")))
+}
+
+/// A stored handle as the lexicon type; `handle.invalid` if it somehow does not parse.
+fn handle_value(handle: &str) -> Handle {
+    Handle::new(handle.to_owned())
+        .unwrap_or_else(|_| Handle::new("handle.invalid".to_owned()).expect("a valid handle"))
+}
+
+/// A stored timestamp as the lexicon type (now, if it somehow does not parse).
+fn datetime_value(text: &str) -> AtDatetime {
+    text.parse().unwrap_or_else(|_| AtDatetime::now())
+}
+
+fn to_unknown(json: Json) -> Option<Unknown> {
+    serde_json::from_value(json).ok()
+}
+
+async fn hash_blocking(password: String) -> Result<String, XrpcError> {
+    tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|_| XrpcError::internal("password hashing failed"))
+}
+
+async fn verify_blocking(password: String, hash: Option<String>) -> Result<bool, XrpcError> {
+    let Some(hash) = hash else {
+        return Ok(false);
+    };
+    tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+        .await
+        .map_err(|_| XrpcError::internal("password check failed"))
+}
+
+/// A hash of a random password, checked against for unknown identifiers.
+fn dummy_password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| auth::hash_password(&auth::random_id()))
+}
+
+/// An app password's hash: argon2id with a salt derived from the account's DID, so a login
+/// hashes once and compares with each stored hash. App passwords are random (80 bits), so a
+/// per-account salt is enough.
+fn app_password_hash(did: &str, password: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let digest = Sha256::digest(format!("relay app password:{did}").as_bytes());
+    let salt = SaltString::encode_b64(&digest[..16]).expect("16 bytes is a valid salt");
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 with default parameters")
+        .to_string()
+}
+
+/// `xxxx-xxxx-xxxx-xxxx` in lower-case base32, as the reference's app passwords look.
+fn new_app_password() -> String {
+    let raw = random_base32(16);
+    let chars: Vec<char> = raw.chars().collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// `len` random characters of the lower-case base32 alphabet.
+fn random_base32(len: usize) -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut bytes = vec![0u8; len];
+    getrandom::fill(&mut bytes).expect("the OS random source is available");
+    bytes
+        .iter()
+        .map(|b| ALPHABET[(b & 31) as usize] as char)
+        .collect()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_passwords_look_like_the_references() {
+        let p = new_app_password();
+        assert_eq!(p.len(), 19, "{p}");
+        let groups: Vec<&str> = p.split('-').collect();
+        assert_eq!(groups.len(), 4);
+        assert!(groups.iter().all(|g| g.len() == 4
+            && g.chars()
+                .all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c))));
+        assert_ne!(new_app_password(), p);
+    }
+
+    #[test]
+    fn app_password_hashes_are_per_account_and_deterministic() {
+        let a = app_password_hash("did:plc:aaa", "abcd-efgh-ijkl-mnop");
+        assert_eq!(a, app_password_hash("did:plc:aaa", "abcd-efgh-ijkl-mnop"));
+        assert_ne!(a, app_password_hash("did:plc:bbb", "abcd-efgh-ijkl-mnop"));
+        assert_ne!(a, app_password_hash("did:plc:aaa", "abcd-efgh-ijkl-mnoq"));
+        assert!(auth::verify_password("abcd-efgh-ijkl-mnop", &a));
+    }
+}

@@ -1,0 +1,375 @@
+//! Who is calling: legacy session JWTs (access `at+jwt`, refresh `refresh+jwt`, HS256), app
+//! passwords, and the admin password. OAuth (DPoP-bound tokens) and inter-service JWTs join here
+//! later.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use hmac::{KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use xrpc::XrpcError;
+
+use crate::app::{AppState, Ctx};
+
+/// Access tokens live 2 hours, refresh tokens 90 days (the reference PDS's lifetimes).
+pub const ACCESS_TTL_SECS: i64 = 2 * 60 * 60;
+pub const REFRESH_TTL_SECS: i64 = 90 * 24 * 60 * 60;
+/// After a refresh, the old refresh token still works this long (a client that lost the
+/// response can retry).
+pub const REFRESH_GRACE_SECS: i64 = 2 * 60 * 60;
+
+/// The `scope` claim of a session token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// A full session (password login).
+    Access,
+    /// An app-password session.
+    AppPass,
+    /// An app-password session with privileged access (DMs).
+    AppPassPrivileged,
+    Refresh,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Access => "com.atproto.access",
+            Scope::AppPass => "com.atproto.appPass",
+            Scope::AppPassPrivileged => "com.atproto.appPassPrivileged",
+            Scope::Refresh => "com.atproto.refresh",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Scope> {
+        [
+            Scope::Access,
+            Scope::AppPass,
+            Scope::AppPassPrivileged,
+            Scope::Refresh,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Claims {
+    pub scope: String,
+    pub sub: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub jti: Option<String>,
+}
+
+/// Which sessions a method accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Any session, app passwords included.
+    Standard,
+    /// Full sessions and privileged app passwords.
+    Privileged,
+    /// Full (password) sessions only: deleting the account, managing credentials.
+    Full,
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub did: String,
+    pub scope: Scope,
+}
+
+impl Caller {
+    pub fn is_app_password(&self) -> bool {
+        matches!(self.scope, Scope::AppPass | Scope::AppPassPrivileged)
+    }
+}
+
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Signs `claims` as an HS256 JWT of type `typ`.
+pub fn sign_jwt(secret: &[u8], typ: &str, claims: &Claims) -> String {
+    let header = serde_json::json!({ "typ": typ, "alg": "HS256" });
+    let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("json"));
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("json")));
+    let sig = hmac_sha256(secret, token.as_bytes());
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(sig));
+    token
+}
+
+fn hmac_sha256(secret: &[u8], msg: &[u8]) -> Vec<u8> {
+    let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("any key length");
+    mac.update(msg);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Verifies an HS256 JWT of type `typ` and returns its claims. Checks the signature (in constant
+/// time), the type, the expiry and the audience.
+pub fn verify_jwt(secret: &[u8], typ: &str, aud: &str, token: &str) -> Result<Claims, XrpcError> {
+    let bad = || XrpcError::invalid_token("Token could not be verified");
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(XrpcError::invalid_token("Token is not a JWT"));
+    };
+    let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+    let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("any key length");
+    mac.update(h.as_bytes());
+    mac.update(b".");
+    mac.update(p.as_bytes());
+    mac.verify_slice(&sig).map_err(|_| bad())?;
+    let header: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(h).map_err(|_| bad())?)
+            .map_err(|_| bad())?;
+    if header["alg"] != "HS256" {
+        return Err(bad());
+    }
+    if header["typ"] != typ {
+        return Err(XrpcError::invalid_token("Invalid token type"));
+    }
+    let claims: Claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).map_err(|_| bad())?)
+        .map_err(|_| bad())?;
+    if claims.exp <= now_secs() {
+        return Err(XrpcError::expired_token("Token has expired"));
+    }
+    if claims.aud != aud {
+        return Err(XrpcError::invalid_token("Token audience does not match"));
+    }
+    Ok(claims)
+}
+
+/// A fresh random id (for refresh-token `jti`s and the like).
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).expect("the OS random source is available");
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Hashes a password (argon2id, salted) into a PHC string.
+pub fn hash_password(password: &str) -> String {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("the OS random source is available");
+    let salt = SaltString::encode_b64(&salt).expect("16 bytes is a valid salt");
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 with default parameters")
+        .to_string()
+}
+
+/// Checks a password against a stored hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+impl AppState {
+    /// Issues an access and a refresh token for `did`; stores the refresh token.
+    pub async fn create_session_tokens(
+        &self,
+        did: &str,
+        scope: Scope,
+        app_password_name: Option<String>,
+    ) -> Result<(String, String), XrpcError> {
+        let now = now_secs();
+        let access = sign_jwt(
+            &self.secrets.jwt_secret,
+            "at+jwt",
+            &Claims {
+                scope: scope.as_str().to_owned(),
+                sub: did.to_owned(),
+                aud: self.config.service_did.clone(),
+                iat: now,
+                exp: now + ACCESS_TTL_SECS,
+                jti: None,
+            },
+        );
+        let jti = random_id();
+        let refresh = sign_jwt(
+            &self.secrets.jwt_secret,
+            "refresh+jwt",
+            &Claims {
+                scope: Scope::Refresh.as_str().to_owned(),
+                sub: did.to_owned(),
+                aud: self.config.service_did.clone(),
+                iat: now,
+                exp: now + REFRESH_TTL_SECS,
+                jti: Some(jti.clone()),
+            },
+        );
+        use store::Store;
+        self.store
+            .put_refresh_token(store::RefreshToken {
+                id: jti,
+                did: did.to_owned(),
+                app_password_name,
+                expires_at: now + REFRESH_TTL_SECS,
+                next_id: None,
+            })
+            .await
+            .map_err(crate::error::store_error)?;
+        Ok((access, refresh))
+    }
+
+    /// The caller behind an access token, if the request carries one; errors for a bad token.
+    pub fn optional_caller(&self, ctx: &Ctx) -> Result<Option<Caller>, XrpcError> {
+        let Some(token) = ctx.bearer() else {
+            return Ok(None);
+        };
+        let claims = verify_jwt(
+            &self.secrets.jwt_secret,
+            "at+jwt",
+            &self.config.service_did,
+            token,
+        )?;
+        let scope = Scope::parse(&claims.scope)
+            .filter(|s| *s != Scope::Refresh)
+            .ok_or_else(|| XrpcError::invalid_token("Bad token scope"))?;
+        Ok(Some(Caller {
+            did: claims.sub,
+            scope,
+        }))
+    }
+
+    /// The caller, who must have a session of at least `access`, and whose account must not be
+    /// taken down or deleted.
+    pub async fn caller(&self, ctx: &Ctx, access: Access) -> Result<Caller, XrpcError> {
+        let caller = self
+            .optional_caller(ctx)?
+            .ok_or_else(|| XrpcError::authentication_required("Authentication Required"))?;
+        match (access, caller.scope) {
+            (Access::Full, Scope::AppPass | Scope::AppPassPrivileged)
+            | (Access::Privileged, Scope::AppPass) => {
+                return Err(XrpcError::invalid_token("Bad token scope"));
+            }
+            _ => {}
+        }
+        use store::Store;
+        let account = self
+            .store
+            .account_by_did(&caller.did)
+            .await
+            .map_err(crate::error::store_error)?
+            .ok_or_else(|| XrpcError::invalid_token("Account not found"))?;
+        match account.status {
+            store::AccountStatus::Takendown => Err(XrpcError::new(
+                400,
+                "AccountTakedown",
+                "Account has been taken down",
+            )),
+            store::AccountStatus::Deleted => Err(XrpcError::invalid_token("Account not found")),
+            _ => Ok(caller),
+        }
+    }
+
+    /// The refresh token's claims, for refreshSession / deleteSession.
+    pub fn refresh_claims(&self, ctx: &Ctx) -> Result<Claims, XrpcError> {
+        let token = ctx
+            .bearer()
+            .ok_or_else(|| XrpcError::authentication_required("Authentication Required"))?;
+        let claims = verify_jwt(
+            &self.secrets.jwt_secret,
+            "refresh+jwt",
+            &self.config.service_did,
+            token,
+        )?;
+        if claims.scope != Scope::Refresh.as_str() || claims.jti.is_none() {
+            return Err(XrpcError::invalid_token("Bad token scope"));
+        }
+        Ok(claims)
+    }
+
+    /// Checks HTTP basic auth `admin:<PDS_ADMIN_PASSWORD>`.
+    pub fn require_admin(&self, ctx: &Ctx) -> Result<(), XrpcError> {
+        let header = ctx
+            .header("authorization")
+            .ok_or_else(|| XrpcError::authentication_required("Authentication Required"))?;
+        let ok = header
+            .strip_prefix("Basic ")
+            .and_then(|b| STANDARD.decode(b.trim()).ok())
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| {
+                s.split_once(':')
+                    .map(|(u, p)| u == "admin" && constant_time_eq(p, &self.secrets.admin_password))
+            })
+            .unwrap_or(false);
+        if ok {
+            Ok(())
+        } else {
+            Err(XrpcError::authentication_required(
+                "Invalid admin credentials",
+            ))
+        }
+    }
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwt_round_trip_and_rejections() {
+        let claims = Claims {
+            scope: "com.atproto.access".into(),
+            sub: "did:plc:abc".into(),
+            aud: "did:web:localhost".into(),
+            iat: now_secs(),
+            exp: now_secs() + 60,
+            jti: None,
+        };
+        let token = sign_jwt(b"secret", "at+jwt", &claims);
+        let back = verify_jwt(b"secret", "at+jwt", "did:web:localhost", &token).unwrap();
+        assert_eq!(back.sub, "did:plc:abc");
+        assert_eq!(
+            verify_jwt(b"other", "at+jwt", "did:web:localhost", &token)
+                .unwrap_err()
+                .error,
+            "InvalidToken"
+        );
+        assert!(verify_jwt(b"secret", "refresh+jwt", "did:web:localhost", &token).is_err());
+        assert!(verify_jwt(b"secret", "at+jwt", "did:web:other", &token).is_err());
+        let expired = sign_jwt(
+            b"secret",
+            "at+jwt",
+            &Claims {
+                exp: now_secs() - 1,
+                ..claims
+            },
+        );
+        assert_eq!(
+            verify_jwt(b"secret", "at+jwt", "did:web:localhost", &expired)
+                .unwrap_err()
+                .error,
+            "ExpiredToken"
+        );
+    }
+
+    #[test]
+    fn passwords() {
+        let hash = hash_password("hunter2");
+        assert!(verify_password("hunter2", &hash));
+        assert!(!verify_password("hunter3", &hash));
+        assert!(!verify_password("hunter2", "garbage"));
+    }
+}

@@ -1,0 +1,145 @@
+//! The HTTP edge: routes, body limits, and the glue from axum to the generated XRPC dispatch.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use serde_json::json;
+use xrpc::{HttpMethod, Kind, XrpcError, XrpcRequest};
+
+use crate::app::{AppState, Ctx};
+
+/// Largest JSON body (applyWrites with many records stays well below).
+pub const JSON_BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// Largest CAR upload (importRepo).
+pub const CAR_BODY_LIMIT: usize = 1024 * 1024 * 1024;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/xrpc/_health", get(health))
+        .route("/xrpc/{nsid}", any(xrpc_handler))
+        .route(
+            "/.well-known/atproto-did",
+            get(crate::api::identity::well_known_atproto_did),
+        )
+        .route(
+            "/.well-known/did.json",
+            get(crate::api::identity::well_known_did_json),
+        )
+        .route("/", get(root))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "version": env!("CARGO_PKG_VERSION") }))
+}
+
+async fn root() -> &'static str {
+    "This is an AT Protocol Personal Data Server (relay). Most API routes are under /xrpc/\n"
+}
+
+async fn not_found() -> Response {
+    error_response(&XrpcError::new(404, "NotFound", "Not Found"))
+}
+
+/// Every `/xrpc/<nsid>` request.
+async fn xrpc_handler(
+    State(state): State<Arc<AppState>>,
+    Path(nsid): Path<String>,
+    request: Request,
+) -> Response {
+    let Some(route) = xrpc::route(&nsid) else {
+        return error_response(&XrpcError::not_supported(&nsid));
+    };
+    let (parts, body) = request.into_parts();
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    if route.kind == Kind::Subscription {
+        return crate::firehose::upgrade(state, &nsid, &query, parts).await;
+    }
+    let expected = match route.method {
+        HttpMethod::Get => Method::GET,
+        HttpMethod::Post => Method::POST,
+    };
+    let method_ok =
+        parts.method == expected || (expected == Method::GET && parts.method == Method::HEAD);
+    if !method_ok {
+        return error_response(&XrpcError::invalid_request(format!(
+            "Incorrect HTTP method ({}) expected {}",
+            parts.method, expected
+        )));
+    }
+    let limit = match route.input {
+        Some("*/*") => state.config.blob_upload_limit as usize,
+        Some("application/vnd.ipld.car") => CAR_BODY_LIMIT,
+        _ => JSON_BODY_LIMIT,
+    };
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error_response(&XrpcError::payload_too_large(format!(
+                "request entity too large (limit {limit} bytes)"
+            )))
+        }
+    };
+    let content_type = parts
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    // Present when served with connect info (the server and the tests are); axum 0.8 has no
+    // optional extractor for it.
+    let remote = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let mut ctx = Ctx::new(parts.headers, remote);
+    if route.input == Some("application/json") {
+        ctx.json_body = Some(body.clone());
+    }
+    let response_headers = ctx.response_headers.clone();
+    let outcome = xrpc::dispatch(
+        &*state,
+        ctx,
+        XrpcRequest {
+            nsid: &nsid,
+            query: &query,
+            content_type: content_type.as_deref(),
+            body: body.to_vec(),
+        },
+    )
+    .await;
+    let mut response = match outcome {
+        Ok(out) => {
+            let mut response = Response::new(Body::from(out.body));
+            if let Some(ct) = out.content_type {
+                if let Ok(v) = HeaderValue::from_str(&ct) {
+                    response.headers_mut().insert("content-type", v);
+                }
+            }
+            response
+        }
+        Err(e) => error_response(&e),
+    };
+    for (name, value) in response_headers.lock().expect("not poisoned").drain(..) {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, v);
+        }
+    }
+    response
+}
+
+/// An XRPC error as its HTTP response: the status and `{"error","message"}`.
+pub fn error_response(e: &XrpcError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, e.to_json()).into_response();
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    response
+}

@@ -1,0 +1,22 @@
+//! The relay as a library: the server's parts, so the `relay` binary (src/main.rs) and the
+//! integration tests (tests/) start the very same server. Declare new modules here, not in
+//! main.rs.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod blobs;
+pub mod config;
+pub mod crawlers;
+pub mod error;
+pub mod firehose;
+pub mod handles;
+pub mod http;
+pub mod lexicons;
+pub mod plc;
+pub mod records;
+pub mod repo_cmd;
+pub mod repos;
+pub mod resolver;
+pub mod secrets;
+pub mod serve;

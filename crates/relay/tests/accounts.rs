@@ -1,0 +1,932 @@
+//! Accounts, sessions, app passwords, invite codes and account status, over real HTTP against a
+//! real relay and a real PLC directory (see tests/common).
+
+mod common;
+
+use base64::Engine;
+use common::{TestRelay, PASSWORD};
+use serde_json::{json, Value as Json};
+
+/// The claims of a JWT (not verified: the relay did that).
+fn jwt_claims(token: &str) -> Json {
+    let payload = token.split('.').nth(1).expect("a JWT has a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+fn error_of(body: &Json) -> (&str, &str) {
+    (
+        body["error"].as_str().unwrap_or(""),
+        body["message"].as_str().unwrap_or(""),
+    )
+}
+
+async fn plc_get(relay: &TestRelay, path: &str) -> Json {
+    let response = relay
+        .http
+        .get(format!("{}/{path}", relay.plc_url))
+        .send()
+        .await
+        .expect("the PLC directory answers");
+    assert!(
+        response.status().is_success(),
+        "PLC {path}: {}",
+        response.status()
+    );
+    response.json().await.expect("JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_server_advertises_domains_and_policy() {
+    let relay = TestRelay::start_with_plc(
+        "http://localhost:1",
+        &[
+            "--privacy-policy-url",
+            "https://example.com/privacy",
+            "--contact-email-address",
+            "ops@example.com",
+        ],
+    )
+    .await;
+    let (status, body) = relay
+        .get("com.atproto.server.describeServer", "", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["did"], "did:web:localhost");
+    assert_eq!(body["availableUserDomains"], json!([".test"]));
+    assert_eq!(body["inviteCodeRequired"], false);
+    assert_eq!(
+        body["links"],
+        json!({ "privacyPolicy": "https://example.com/privacy" })
+    );
+    assert_eq!(body["contact"], json!({ "email": "ops@example.com" }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_account_registers_the_did_at_the_directory() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    assert!(alice.did.starts_with("did:plc:"), "{}", alice.did);
+
+    // The directory holds the genesis operation the relay built: our rotation key, the handle,
+    // this server, and the account's own signing key.
+    let data = plc_get(&relay, &format!("{}/data", alice.did)).await;
+    let relay_key = relay.state.secrets.plc_rotation_key.did_key();
+    let signing_key = relay
+        .state
+        .repos
+        .signing_key(&alice.did)
+        .await
+        .unwrap()
+        .did_key();
+    assert_eq!(data["rotationKeys"], json!([relay_key]));
+    assert_eq!(
+        data["alsoKnownAs"],
+        json!([format!("at://{}", alice.handle)])
+    );
+    assert_eq!(
+        data["services"]["atproto_pds"],
+        json!({ "type": "AtprotoPersonalDataServer", "endpoint": relay.url })
+    );
+    assert_eq!(data["verificationMethods"]["atproto"], json!(signing_key));
+    assert!(
+        signing_key.starts_with("did:key:zDn"),
+        "P-256 key: {signing_key}"
+    );
+
+    // The audit log replays to the same state, through our own client and validator.
+    let audited = relay.state.plc.audited(&alice.did).await.unwrap();
+    let state = audited.state().expect("active");
+    assert_eq!(state.handle().as_deref(), Some(alice.handle.as_str()));
+    assert_eq!(state.pds_endpoint(), Some(relay.url.as_str()));
+
+    // Session responses carry the document the directory serves.
+    let doc = plc_get(&relay, &alice.did).await;
+    let (status, login) = relay.login(&alice.handle, PASSWORD).await;
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["didDoc"], doc);
+    assert_eq!(doc["id"], json!(alice.did));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovery_key_comes_first_among_rotation_keys() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let recovery = crypto::Keypair::generate(crypto::Algorithm::K256).did_key();
+    let handle = relay.new_handle("rec");
+    let (status, body) = relay
+        .post(
+            "com.atproto.server.createAccount",
+            &json!({
+                "handle": handle,
+                "email": format!("{}@example.com", handle.trim_end_matches(".test")),
+                "password": PASSWORD,
+                "recoveryKey": recovery,
+            }),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let did = body["did"].as_str().unwrap();
+    assert_eq!(body["didDoc"]["id"], json!(did));
+    let data = plc_get(&relay, &format!("{did}/data")).await;
+    assert_eq!(
+        data["rotationKeys"],
+        json!([recovery, relay.state.secrets.plc_rotation_key.did_key()])
+    );
+
+    let (status, body) = relay
+        .post(
+            "com.atproto.server.createAccount",
+            &json!({
+                "handle": relay.new_handle("rec"),
+                "email": "rec-bad@example.com",
+                "password": PASSWORD,
+                "recoveryKey": "did:key:not-a-key",
+            }),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, error_of(&body).0),
+        (400, "InvalidRequest"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handle_and_email_rules() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    let create = |handle: String, email: String| {
+        let relay = &relay;
+        async move {
+            relay
+                .post(
+                    "com.atproto.server.createAccount",
+                    &json!({ "handle": handle, "email": email, "password": PASSWORD }),
+                    None,
+                )
+                .await
+        }
+    };
+    let fresh_email = || format!("{}@example.com", common::unique_suffix());
+
+    // Taken, whatever the case.
+    let (status, body) = create(alice.handle.clone(), fresh_email()).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (
+            400,
+            (
+                "HandleNotAvailable",
+                &*format!("Handle already taken: {}", alice.handle)
+            )
+        )
+    );
+    let (status, body) = create(alice.handle.to_uppercase(), fresh_email()).await;
+    assert_eq!(
+        (status, error_of(&body).0),
+        (400, "HandleNotAvailable"),
+        "{body}"
+    );
+
+    // The service-domain rules.
+    for (handle, error, message) in [
+        ("ab.test", "InvalidHandle", "Handle too short"),
+        (
+            "abcdefghijklmnopqrs.test",
+            "InvalidHandle",
+            "Handle too long",
+        ),
+        (
+            "a.bcd.test",
+            "InvalidHandle",
+            "Invalid characters in handle",
+        ),
+        ("admin.test", "HandleNotAvailable", "Reserved handle"),
+        (
+            "alice.local",
+            "InvalidHandle",
+            "Handle TLD is invalid or disallowed",
+        ),
+        (
+            "alice.example.com",
+            "UnsupportedDomain",
+            "Not a supported handle domain",
+        ),
+    ] {
+        let (status, body) = create(handle.to_owned(), fresh_email()).await;
+        assert_eq!(
+            (status, error_of(&body)),
+            (400, (error, message)),
+            "{handle}: {body}"
+        );
+    }
+    // Not a handle at all: refused by input validation.
+    let (status, body) = create("not a handle".to_owned(), fresh_email()).await;
+    assert_eq!(
+        (status, error_of(&body).0),
+        (400, "InvalidRequest"),
+        "{body}"
+    );
+
+    // Email: required, plausible, unique (case-insensitively).
+    let (status, body) = relay
+        .post(
+            "com.atproto.server.createAccount",
+            &json!({ "handle": relay.new_handle("bob"), "password": PASSWORD }),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (400, ("InvalidRequest", "Email is required"))
+    );
+    let (status, body) = create(relay.new_handle("bob"), "not-an-email".to_owned()).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (
+            400,
+            (
+                "InvalidRequest",
+                "This email address is not supported, please use a different email."
+            )
+        )
+    );
+    let (status, body) = create(relay.new_handle("bob"), alice.email.to_uppercase()).await;
+    assert_eq!(
+        (status, error_of(&body).0),
+        (400, "InvalidRequest"),
+        "{body}"
+    );
+    assert!(
+        error_of(&body).1.starts_with("Email already taken"),
+        "{body}"
+    );
+
+    // Password length.
+    let (status, body) = relay
+        .post(
+            "com.atproto.server.createAccount",
+            &json!({ "handle": relay.new_handle("bob"), "email": fresh_email(), "password": "x".repeat(257) }),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, error_of(&body).0),
+        (400, "InvalidRequest"),
+        "{body}"
+    );
+
+    // Handles are stored lower-cased.
+    let handle = relay.new_handle("Carol");
+    let (status, body) = create(handle.to_uppercase(), fresh_email()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["handle"], json!(handle.to_lowercase()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invite_codes_when_required() {
+    let Some(relay) = TestRelay::start_with(&["--invite-required", "true"]).await else {
+        return;
+    };
+    let (_, describe) = relay
+        .get("com.atproto.server.describeServer", "", None)
+        .await;
+    assert_eq!(describe["inviteCodeRequired"], true);
+
+    let handle = relay.new_handle("inv");
+    let body = |code: Option<&str>| {
+        let mut b = json!({
+            "handle": handle,
+            "email": format!("{}@example.com", handle.trim_end_matches(".test")),
+            "password": PASSWORD,
+        });
+        if let Some(code) = code {
+            b["inviteCode"] = json!(code);
+        }
+        b
+    };
+    let (status, resp) = relay
+        .post("com.atproto.server.createAccount", &body(None), None)
+        .await;
+    assert_eq!(
+        (status, error_of(&resp)),
+        (400, ("InvalidInviteCode", "No invite code provided"))
+    );
+    let (status, resp) = relay
+        .post(
+            "com.atproto.server.createAccount",
+            &body(Some("localhost-nope-nope")),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, error_of(&resp)),
+        (
+            400,
+            ("InvalidInviteCode", "Provided invite code not available")
+        )
+    );
+
+    // Only the admin makes codes.
+    let (status, resp) = relay
+        .post(
+            "com.atproto.server.createInviteCode",
+            &json!({ "useCount": 1 }),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, error_of(&resp).0),
+        (401, "AuthenticationRequired"),
+        "{resp}"
+    );
+    let wrong = relay
+        .http
+        .post(relay.xrpc_url("com.atproto.server.createInviteCode"))
+        .basic_auth("admin", Some("wrong"))
+        .json(&json!({ "useCount": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    let (status, resp) = relay
+        .post_admin(
+            "com.atproto.server.createInviteCode",
+            &json!({ "useCount": 1 }),
+        )
+        .await;
+    assert_eq!(status, 200, "{resp}");
+    let code = resp["code"].as_str().unwrap().to_owned();
+    assert!(code.starts_with("localhost-"), "{code}");
+
+    let (status, resp) = relay
+        .post("com.atproto.server.createAccount", &body(Some(&code)), None)
+        .await;
+    assert_eq!(status, 200, "{resp}");
+    let did = resp["did"].as_str().unwrap().to_owned();
+    let access = resp["accessJwt"].as_str().unwrap().to_owned();
+
+    // A one-use code is spent.
+    let other = relay.new_handle("inv");
+    let (status, resp) = relay
+        .post(
+            "com.atproto.server.createAccount",
+            &json!({
+                "handle": other,
+                "email": format!("{}@example.com", other.trim_end_matches(".test")),
+                "password": PASSWORD,
+                "inviteCode": code,
+            }),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, error_of(&resp).0),
+        (400, "InvalidInviteCode"),
+        "{resp}"
+    );
+
+    // Codes for an account, listed by that account.
+    let (status, resp) = relay
+        .post_admin(
+            "com.atproto.server.createInviteCodes",
+            &json!({ "codeCount": 2, "useCount": 3, "forAccounts": [did] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{resp}");
+    assert_eq!(resp["codes"][0]["account"], json!(did));
+    assert_eq!(resp["codes"][0]["codes"].as_array().unwrap().len(), 2);
+    let (status, resp) = relay
+        .get(
+            "com.atproto.server.getAccountInviteCodes",
+            "",
+            Some(&access),
+        )
+        .await;
+    assert_eq!(status, 200, "{resp}");
+    let codes = resp["codes"].as_array().unwrap();
+    assert_eq!(codes.len(), 2, "{resp}");
+    assert!(codes
+        .iter()
+        .all(|c| c["available"] == 3 && c["forAccount"] == json!(did) && c["uses"] == json!([])));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_by_handle_email_or_did() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    for identifier in [
+        alice.handle.clone(),
+        alice.handle.to_uppercase(),
+        alice.email.clone(),
+        alice.email.to_uppercase(),
+        alice.did.clone(),
+    ] {
+        let (status, body) = relay.login(&identifier, PASSWORD).await;
+        assert_eq!(status, 200, "{identifier}: {body}");
+        assert_eq!(body["did"], json!(alice.did));
+        assert_eq!(body["handle"], json!(alice.handle));
+        assert_eq!(body["email"], json!(alice.email));
+        assert_eq!(body["emailConfirmed"], false);
+        assert_eq!(body["active"], true);
+        assert!(body.get("status").is_none(), "{body}");
+        let claims = jwt_claims(body["accessJwt"].as_str().unwrap());
+        assert_eq!(claims["scope"], "com.atproto.access");
+        assert_eq!(claims["sub"], json!(alice.did));
+        assert_eq!(claims["aud"], "did:web:localhost");
+    }
+
+    // A wrong password and an unknown identifier look the same.
+    for (identifier, password) in [
+        (alice.handle.as_str(), "wrong password"),
+        ("nobody.test", PASSWORD),
+        ("nobody@example.com", PASSWORD),
+        ("did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", PASSWORD),
+    ] {
+        let (status, body) = relay.login(identifier, password).await;
+        assert_eq!(
+            (status, error_of(&body)),
+            (
+                401,
+                ("AuthenticationRequired", "Invalid identifier or password")
+            ),
+            "{identifier}"
+        );
+    }
+
+    // getSession with the access token.
+    let (status, body) = relay
+        .get("com.atproto.server.getSession", "", Some(&alice.access_jwt))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["did"], json!(alice.did));
+    assert_eq!(body["handle"], json!(alice.handle));
+    assert_eq!(body["email"], json!(alice.email));
+    assert_eq!(body["emailConfirmed"], false);
+    assert_eq!(body["active"], true);
+    assert_eq!(body["didDoc"]["id"], json!(alice.did));
+
+    // Without a token, or with the wrong kind.
+    let (status, body) = relay.get("com.atproto.server.getSession", "", None).await;
+    assert_eq!((status, error_of(&body).0), (401, "AuthenticationRequired"));
+    let (status, body) = relay
+        .get(
+            "com.atproto.server.getSession",
+            "",
+            Some(&alice.refresh_jwt),
+        )
+        .await;
+    assert_eq!((status, error_of(&body).0), (400, "InvalidToken"), "{body}");
+    let (status, body) = relay
+        .post_empty("com.atproto.server.refreshSession", Some(&alice.access_jwt))
+        .await;
+    assert_eq!((status, error_of(&body).0), (400, "InvalidToken"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_tokens_rotate_with_a_grace_period_and_can_be_revoked() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    let first = alice.refresh_jwt.clone();
+
+    let (status, body) = relay
+        .post_empty("com.atproto.server.refreshSession", Some(&first))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["did"], json!(alice.did));
+    assert_eq!(body["handle"], json!(alice.handle));
+    assert_eq!(body["active"], true);
+    let second = body["refreshJwt"].as_str().unwrap().to_owned();
+    let access = body["accessJwt"].as_str().unwrap().to_owned();
+    let second_id = jwt_claims(&second)["jti"].clone();
+    assert_ne!(second_id, jwt_claims(&first)["jti"]);
+
+    // The new access token works.
+    let (status, _) = relay
+        .get("com.atproto.server.getSession", "", Some(&access))
+        .await;
+    assert_eq!(status, 200);
+
+    // Within the grace period the old token still works, and leads to the same successor.
+    let (status, body) = relay
+        .post_empty("com.atproto.server.refreshSession", Some(&first))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        jwt_claims(body["refreshJwt"].as_str().unwrap())["jti"],
+        second_id
+    );
+
+    // The successor rotates on.
+    let (status, body) = relay
+        .post_empty("com.atproto.server.refreshSession", Some(&second))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let third = body["refreshJwt"].as_str().unwrap().to_owned();
+
+    // deleteSession revokes it; using it again fails as the reference fails.
+    let (status, body) = relay
+        .post_empty("com.atproto.server.deleteSession", Some(&third))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = relay
+        .post_empty("com.atproto.server.refreshSession", Some(&third))
+        .await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (400, ("ExpiredToken", "Token has been revoked"))
+    );
+    // And a predecessor cannot resurrect the revoked session.
+    let (status, body) = relay
+        .post_empty("com.atproto.server.refreshSession", Some(&second))
+        .await;
+    assert_eq!((status, error_of(&body).0), (400, "ExpiredToken"), "{body}");
+
+    // A token from another server's secret is not accepted at all.
+    let (status, body) = relay
+        .post_empty("com.atproto.server.refreshSession", Some("a.b.c"))
+        .await;
+    assert_eq!((status, error_of(&body).0), (400, "InvalidToken"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_passwords_log_in_but_cannot_manage_the_account() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    let full = alice.access_jwt.clone();
+
+    let (status, body) = relay
+        .post(
+            "com.atproto.server.createAppPassword",
+            &json!({ "name": "phone" }),
+            Some(&full),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["name"], "phone");
+    assert_eq!(body["privileged"], false);
+    let app_password = body["password"].as_str().unwrap().to_owned();
+    assert_eq!(app_password.len(), 19, "{app_password}");
+    assert!(body["createdAt"].as_str().is_some());
+
+    // Same name twice is refused.
+    let (status, body) = relay
+        .post(
+            "com.atproto.server.createAppPassword",
+            &json!({ "name": "phone" }),
+            Some(&full),
+        )
+        .await;
+    assert_eq!(
+        (status, error_of(&body).0),
+        (400, "InvalidRequest"),
+        "{body}"
+    );
+
+    let (status, body) = relay
+        .post(
+            "com.atproto.server.createAppPassword",
+            &json!({ "name": "chat", "privileged": true }),
+            Some(&full),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let privileged_password = body["password"].as_str().unwrap().to_owned();
+
+    let (status, body) = relay
+        .get("com.atproto.server.listAppPasswords", "", Some(&full))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut names: Vec<(String, bool)> = body["passwords"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert!(
+                p.get("password").is_none(),
+                "listing never shows the password"
+            );
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["privileged"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![("chat".to_owned(), true), ("phone".to_owned(), false)]
+    );
+
+    // Logging in with them gives app-password sessions.
+    let (status, body) = relay.login(&alice.handle, &app_password).await;
+    assert_eq!(status, 200, "{body}");
+    let app_access = body["accessJwt"].as_str().unwrap().to_owned();
+    let app_refresh = body["refreshJwt"].as_str().unwrap().to_owned();
+    assert_eq!(jwt_claims(&app_access)["scope"], "com.atproto.appPass");
+    let (status, body) = relay.login(&alice.email, &privileged_password).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        jwt_claims(body["accessJwt"].as_str().unwrap())["scope"],
+        "com.atproto.appPassPrivileged"
+    );
+
+    // Refreshing keeps the app-password scope.
+    let (status, body) = relay
+        .post_empty("com.atproto.server.refreshSession", Some(&app_refresh))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        jwt_claims(body["accessJwt"].as_str().unwrap())["scope"],
+        "com.atproto.appPass"
+    );
+    let app_refresh = body["refreshJwt"].as_str().unwrap().to_owned();
+
+    // An app-password session works for ordinary calls…
+    let (status, _) = relay
+        .get("com.atproto.server.getSession", "", Some(&app_access))
+        .await;
+    assert_eq!(status, 200);
+    // …but cannot manage app passwords or deactivate the account.
+    for (nsid, body) in [
+        (
+            "com.atproto.server.createAppPassword",
+            Some(json!({ "name": "x" })),
+        ),
+        (
+            "com.atproto.server.revokeAppPassword",
+            Some(json!({ "name": "phone" })),
+        ),
+        ("com.atproto.server.deactivateAccount", Some(json!({}))),
+        ("com.atproto.server.listAppPasswords", None),
+    ] {
+        let (status, resp) = match body {
+            Some(body) => relay.post(nsid, &body, Some(&app_access)).await,
+            None => relay.get(nsid, "", Some(&app_access)).await,
+        };
+        assert_eq!(
+            (status, error_of(&resp)),
+            (400, ("InvalidToken", "Bad token scope")),
+            "{nsid}"
+        );
+    }
+
+    // Revoking the app password ends its logins and its sessions.
+    let (status, body) = relay
+        .post(
+            "com.atproto.server.revokeAppPassword",
+            &json!({ "name": "phone" }),
+            Some(&full),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = relay.login(&alice.handle, &app_password).await;
+    assert_eq!(
+        (status, error_of(&body).0),
+        (401, "AuthenticationRequired"),
+        "{body}"
+    );
+    let (status, body) = relay
+        .post_empty("com.atproto.server.refreshSession", Some(&app_refresh))
+        .await;
+    assert_eq!((status, error_of(&body).0), (400, "ExpiredToken"), "{body}");
+    // The account password is unaffected.
+    let (status, _) = relay.login(&alice.handle, PASSWORD).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deactivated_accounts_log_in_but_cannot_write() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    let token = alice.access_jwt.clone();
+    let post = json!({
+        "repo": alice.did,
+        "collection": "app.bsky.feed.post",
+        "record": { "$type": "app.bsky.feed.post", "text": "hello", "createdAt": "2026-11-25T12:00:00.000Z" },
+    });
+
+    let (status, body) = relay
+        .post(
+            "com.atproto.server.deactivateAccount",
+            &json!({}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) = relay.login(&alice.handle, PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["active"], false);
+    assert_eq!(body["status"], "deactivated");
+    let (status, body) = relay
+        .get("com.atproto.server.getSession", "", Some(&token))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["active"].clone(), body["status"].clone()),
+        (json!(false), json!("deactivated"))
+    );
+
+    let (status, body) = relay
+        .post("com.atproto.repo.createRecord", &post, Some(&token))
+        .await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (401, ("AccountDeactivated", "Account is deactivated")),
+        "{body}"
+    );
+
+    let (status, body) = relay
+        .get("com.atproto.server.checkAccountStatus", "", Some(&token))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["activated"], false);
+
+    // Reactivation: the directory still names this server, so it is accepted.
+    let (status, body) = relay
+        .post_empty("com.atproto.server.activateAccount", Some(&token))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = relay
+        .get("com.atproto.server.getSession", "", Some(&token))
+        .await;
+    assert_eq!(body["active"], true);
+    assert!(body.get("status").is_none(), "{body}");
+    let (status, body) = relay
+        .post("com.atproto.repo.createRecord", &post, Some(&token))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // The firehose saw it all, in order.
+    let kinds: Vec<(String, Json)> = relay
+        .events_for(&alice.did)
+        .await
+        .into_iter()
+        .map(|(_, kind, body)| (kind, body))
+        .collect();
+    let names: Vec<&str> = kinds.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "#identity",
+            "#account",
+            "#commit",  // creation
+            "#account", // deactivation
+            "#identity",
+            "#account",
+            "#commit", // reactivation
+            "#commit", // the post
+        ]
+    );
+    assert_eq!(kinds[3].1["active"], false);
+    assert_eq!(kinds[3].1["status"], "deactivated");
+    assert_eq!(kinds[5].1["active"], true);
+    assert!(kinds[5].1.get("status").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_account_status_reports_the_repo() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    let response = relay
+        .http
+        .get(relay.xrpc_url("com.atproto.server.checkAccountStatus"))
+        .bearer_auth(&alice.access_jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let rev_header = response
+        .headers()
+        .get("atproto-repo-rev")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body: Json = response.json().await.unwrap();
+
+    use store::Store;
+    let head = relay
+        .state
+        .store
+        .repo_head(&alice.did)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(body["activated"], true);
+    assert_eq!(body["validDid"], true);
+    assert_eq!(body["repoCommit"], json!(head.cid.to_string()));
+    assert_eq!(body["repoRev"], json!(head.rev));
+    assert_eq!(rev_header.as_deref(), Some(head.rev.as_str()));
+    // An empty repo: the commit and the empty MST root.
+    assert_eq!(body["repoBlocks"], 2, "{body}");
+    assert_eq!(body["indexedRecords"], 0);
+    assert_eq!(body["privateStateValues"], 0);
+    assert_eq!(body["expectedBlobs"], 0);
+    assert_eq!(body["importedBlobs"], 0);
+
+    let (status, _) = relay
+        .get("com.atproto.server.checkAccountStatus", "", None)
+        .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_account_emits_identity_account_commit_in_order() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    let bob = relay.create_account("bob").await;
+    let all = relay.events().await;
+    let seqs: Vec<i64> = all.iter().map(|(seq, _, _)| *seq).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "strictly increasing: {seqs:?}"
+    );
+
+    use store::Store;
+    for account in [&alice, &bob] {
+        let events = relay.events_for(&account.did).await;
+        let kinds: Vec<&str> = events.iter().map(|(_, k, _)| k.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["#identity", "#account", "#commit"],
+            "{}",
+            account.did
+        );
+        let identity = &events[0].2;
+        assert_eq!(identity["did"], json!(account.did));
+        assert_eq!(identity["handle"], json!(account.handle));
+        assert!(identity["time"].as_str().is_some());
+        let acct = &events[1].2;
+        assert_eq!(acct["did"], json!(account.did));
+        assert_eq!(acct["active"], true);
+        assert!(acct.get("status").is_none());
+        let commit = &events[2].2;
+        let head = relay
+            .state
+            .store
+            .repo_head(&account.did)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(commit["repo"], json!(account.did));
+        assert_eq!(commit["rev"], json!(head.rev));
+        assert_eq!(commit["commit"], json!({ "$link": head.cid.to_string() }));
+        assert_eq!(commit["ops"], json!([]));
+        assert_eq!(commit["since"], Json::Null);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_directory_fails_cleanly_and_keeps_the_handle_free() {
+    // Nothing listens on port 1: the directory cannot be reached.
+    let relay = TestRelay::start_with_plc("http://localhost:1", &[]).await;
+    let handle = relay.new_handle("down");
+    let request = json!({
+        "handle": handle,
+        "email": format!("{}@example.com", handle.trim_end_matches(".test")),
+        "password": PASSWORD,
+    });
+    let (status, body) = relay
+        .post("com.atproto.server.createAccount", &request, None)
+        .await;
+    assert_eq!(
+        (status, error_of(&body).0),
+        (502, "UpstreamFailure"),
+        "{body}"
+    );
+    assert!(
+        error_of(&body).1.contains("http://localhost:1"),
+        "the message names the directory: {body}"
+    );
+    use store::Store;
+    assert!(relay
+        .state
+        .store
+        .account_by_handle(&handle)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(relay.events().await.is_empty());
+}

@@ -1,0 +1,450 @@
+//! `com.atproto.identity` over real HTTP, against the real PLC directory: resolveHandle (hosted
+//! handles, and other domains through a DNS server the relay is pointed at), updateHandle
+//! (service handles and a domain of the user's own; the PLC document, the store and the
+//! `#identity` event follow), getRecommendedDidCredentials, resolveDid and resolveIdentity;
+//! and the crawler notification at start.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::TestRelay;
+use serde_json::{json, Value as Json};
+
+/// A DNS server on loopback answering TXT queries from a table (name → TXT values); other
+/// names get NXDOMAIN. The table can change while it runs.
+struct MockDns {
+    addr: SocketAddr,
+    records: Arc<Mutex<HashMap<String, Vec<String>>>>,
+}
+
+impl MockDns {
+    async fn start() -> MockDns {
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        let records: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
+        let table = records.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            loop {
+                let Ok((n, from)) = socket.recv_from(&mut buf).await else {
+                    return;
+                };
+                let answer = answer(&buf[..n], &table.lock().unwrap());
+                let _ = socket.send_to(&answer, from).await;
+            }
+        });
+        MockDns { addr, records }
+    }
+
+    fn set(&self, name: &str, values: &[&str]) {
+        self.records.lock().unwrap().insert(
+            name.to_owned(),
+            values.iter().map(|v| v.to_string()).collect(),
+        );
+    }
+}
+
+/// Answers a standard query: the question echoed, then the TXT records of its name.
+fn answer(query: &[u8], table: &HashMap<String, Vec<String>>) -> Vec<u8> {
+    let mut labels = Vec::new();
+    let mut pos = 12;
+    while query[pos] != 0 {
+        let len = query[pos] as usize;
+        labels.push(String::from_utf8_lossy(&query[pos + 1..pos + 1 + len]).to_string());
+        pos += 1 + len;
+    }
+    let question_end = pos + 5;
+    let name = labels.join(".");
+    let values = table.get(&name);
+    let mut out = query[..2].to_vec();
+    out.extend_from_slice(if values.is_some() {
+        &[0x81, 0x80]
+    } else {
+        &[0x81, 0x83]
+    });
+    out.extend_from_slice(&[0, 1]);
+    out.extend_from_slice(&(values.map_or(0, Vec::len) as u16).to_be_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(&query[12..question_end]);
+    for value in values.into_iter().flatten() {
+        out.extend_from_slice(&[0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 60]);
+        out.extend_from_slice(&((value.len() + 1) as u16).to_be_bytes());
+        out.push(value.len() as u8);
+        out.extend_from_slice(value.as_bytes());
+    }
+    out
+}
+
+async fn plc_document(relay: &TestRelay, did: &str) -> Json {
+    relay
+        .http
+        .get(format!("{}/{did}", relay.plc_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn start_with_dns() -> Option<(TestRelay, MockDns)> {
+    let dns = MockDns::start().await;
+    let server = dns.addr.to_string();
+    let relay = TestRelay::start_with(&["--dns-servers", &server]).await?;
+    Some((relay, dns))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolve_handle_hosted_and_external() {
+    let Some((relay, dns)) = start_with_dns().await else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    let (status, body) = relay
+        .get(
+            "com.atproto.identity.resolveHandle",
+            &format!("handle={}", alice.handle),
+            None,
+        )
+        .await;
+    assert_eq!((status, body), (200, json!({"did": alice.did})));
+    // Handles are case-insensitive.
+    let (status, body) = relay
+        .get(
+            "com.atproto.identity.resolveHandle",
+            &format!("handle={}", alice.handle.to_uppercase()),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["did"].as_str()),
+        (200, Some(alice.did.as_str()))
+    );
+
+    // A handle under this server's domain that nobody has.
+    let (status, body) = relay
+        .get(
+            "com.atproto.identity.resolveHandle",
+            "handle=nobody123.test",
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["message"], "Unable to resolve handle");
+
+    // Another domain: DNS says, `did=` values only.
+    dns.set(
+        "_atproto.alice.example.com",
+        &["v=spf1 -all", &format!("did={}", alice.did)],
+    );
+    let (status, body) = relay
+        .get(
+            "com.atproto.identity.resolveHandle",
+            "handle=alice.example.com",
+            None,
+        )
+        .await;
+    assert_eq!((status, body), (200, json!({"did": alice.did})));
+    // Two different DIDs: no answer.
+    dns.set(
+        "_atproto.twice.example.com",
+        &[
+            &format!("did={}", alice.did),
+            "did=did:web:other.example.com",
+        ],
+    );
+    let (status, _) = relay
+        .get(
+            "com.atproto.identity.resolveHandle",
+            "handle=twice.example.com",
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+    // Nothing anywhere (NXDOMAIN, and no HTTPS server for the name).
+    let (status, body) = relay
+        .get(
+            "com.atproto.identity.resolveHandle",
+            "handle=nothing.example.com",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("InvalidRequest"))
+    );
+    // Not a handle.
+    let (status, _) = relay
+        .get(
+            "com.atproto.identity.resolveHandle",
+            "handle=not_a_handle",
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_handle_changes_plc_store_and_announces_it() {
+    let Some((relay, dns)) = start_with_dns().await else {
+        return;
+    };
+    let bob = relay.create_account("bob").await;
+    let carol = relay.create_account("carol").await;
+    let new_handle = relay.new_handle("robert");
+    let (status, body) = relay
+        .post(
+            "com.atproto.identity.updateHandle",
+            &json!({"handle": new_handle.to_uppercase()}),
+            Some(&bob.access_jwt),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let doc = plc_document(&relay, &bob.did).await;
+    assert_eq!(doc["alsoKnownAs"], json!([format!("at://{new_handle}")]));
+    let (_, body) = relay
+        .get(
+            "com.atproto.identity.resolveHandle",
+            &format!("handle={new_handle}"),
+            None,
+        )
+        .await;
+    assert_eq!(body["did"], bob.did);
+    let (status, _) = relay
+        .get(
+            "com.atproto.identity.resolveHandle",
+            &format!("handle={}", bob.handle),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "the old handle is free");
+    let events = relay.events_for(&bob.did).await;
+    let (_, kind, last) = events.last().unwrap();
+    assert_eq!(kind, "#identity");
+    assert_eq!(last["handle"], new_handle);
+
+    // Someone else's handle; an invalid one; one under a domain that is not ours and does not
+    // point at the account.
+    let (status, body) = relay
+        .post(
+            "com.atproto.identity.updateHandle",
+            &json!({"handle": carol.handle}),
+            Some(&bob.access_jwt),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["message"],
+        format!("Handle already taken: {}", carol.handle)
+    );
+    let (status, body) = relay
+        .post(
+            "com.atproto.identity.updateHandle",
+            &json!({"handle": "ab.test"}),
+            Some(&bob.access_jwt),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("InvalidHandle"))
+    );
+    dns.set("_atproto.bob.example.com", &[&format!("did={}", carol.did)]);
+    let (status, body) = relay
+        .post(
+            "com.atproto.identity.updateHandle",
+            &json!({"handle": "bob.example.com"}),
+            Some(&bob.access_jwt),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["message"], "External handle did not resolve to DID");
+
+    // Once the domain points at the account, it becomes the handle.
+    dns.set("_atproto.bob.example.com", &[&format!("did={}", bob.did)]);
+    let (status, body) = relay
+        .post(
+            "com.atproto.identity.updateHandle",
+            &json!({"handle": "bob.example.com"}),
+            Some(&bob.access_jwt),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let doc = plc_document(&relay, &bob.did).await;
+    assert_eq!(doc["alsoKnownAs"], json!(["at://bob.example.com"]));
+    let (_, body) = relay
+        .get(
+            "com.atproto.identity.resolveIdentity",
+            &format!("identifier={}", bob.did),
+            None,
+        )
+        .await;
+    assert_eq!(body["handle"], "bob.example.com");
+    assert_eq!(body["didDoc"]["id"], bob.did);
+
+    // Setting the handle it already has announces it again.
+    let before = relay.events_for(&bob.did).await.len();
+    let (status, _) = relay
+        .post(
+            "com.atproto.identity.updateHandle",
+            &json!({"handle": "bob.example.com"}),
+            Some(&bob.access_jwt),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(relay.events_for(&bob.did).await.len(), before + 1);
+
+    // Without a session: refused.
+    let (status, _) = relay
+        .post(
+            "com.atproto.identity.updateHandle",
+            &json!({"handle": "x123.test"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recommended_credentials_match_the_did_document() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let dora = relay.create_account("dora").await;
+    let (status, body) = relay
+        .get(
+            "com.atproto.identity.getRecommendedDidCredentials",
+            "",
+            Some(&dora.access_jwt),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let doc = plc_document(&relay, &dora.did).await;
+    let parsed = identity::DidDocument::parse(&dora.did, &doc).unwrap();
+    assert_eq!(
+        body["verificationMethods"]["atproto"],
+        parsed.signing_key().unwrap()
+    );
+    assert_eq!(
+        body["alsoKnownAs"],
+        json!([format!("at://{}", dora.handle)])
+    );
+    assert_eq!(
+        body["rotationKeys"],
+        json!([relay.state.secrets.plc_rotation_key.did_key()])
+    );
+    assert_eq!(
+        body["services"],
+        json!({"atproto_pds": {"type": "AtprotoPersonalDataServer", "endpoint": relay.url}})
+    );
+    let (status, _) = relay
+        .get(
+            "com.atproto.identity.getRecommendedDidCredentials",
+            "",
+            None,
+        )
+        .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolve_did_and_identity() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let eve = relay.create_account("eve").await;
+    let (status, body) = relay
+        .get(
+            "com.atproto.identity.resolveDid",
+            &format!("did={}", eve.did),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["didDoc"], plc_document(&relay, &eve.did).await);
+    let (status, body) = relay
+        .get(
+            "com.atproto.identity.resolveDid",
+            "did=did:plc:aaaaaaaaaaaaaaaaaaaaaaaa",
+            None,
+        )
+        .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("DidNotFound")));
+
+    for identifier in [eve.did.as_str(), eve.handle.as_str()] {
+        let (status, body) = relay
+            .get(
+                "com.atproto.identity.resolveIdentity",
+                &format!("identifier={identifier}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            (body["did"].as_str(), body["handle"].as_str()),
+            (Some(eve.did.as_str()), Some(eve.handle.as_str()))
+        );
+    }
+    let (status, body) = relay
+        .post(
+            "com.atproto.identity.refreshIdentity",
+            &json!({"identifier": eve.handle}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["did"].as_str()),
+        (200, Some(eve.did.as_str()))
+    );
+    let (status, body) = relay
+        .get(
+            "com.atproto.identity.resolveIdentity",
+            "identifier=nobody123.test",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("HandleNotFound"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crawlers_are_asked_to_crawl_at_start() {
+    // A stand-in for a network relay that records what it is asked.
+    let asked: Arc<Mutex<Vec<Json>>> = Arc::default();
+    let record = asked.clone();
+    let app = axum::Router::new().route(
+        "/xrpc/com.atproto.sync.requestCrawl",
+        axum::routing::post(move |axum::Json(body): axum::Json<Json>| {
+            let record = record.clone();
+            async move {
+                record.lock().unwrap().push(body);
+                ""
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let crawler = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let relay = TestRelay::start_with_plc("http://localhost:9", &["--crawlers", &crawler]).await;
+    let task = relay::crawlers::spawn(relay.state.clone())
+        .unwrap()
+        .expect("a crawler is configured");
+    for _ in 0..100 {
+        if !asked.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        *asked.lock().unwrap(),
+        vec![json!({"hostname": "localhost"})]
+    );
+    task.abort();
+}

@@ -1,0 +1,198 @@
+//! The schema, as embedded migrations numbered by `PRAGMA user_version`.
+//!
+//! Migration `n` (1-based) moves the database from version `n - 1` to `n`. Each runs in its
+//! own `BEGIN IMMEDIATE` transaction together with the version bump, so a crash mid-upgrade
+//! leaves the previous version intact. Never edit a migration that has shipped: append one.
+
+use sqlx::{Connection, SqliteConnection};
+
+use crate::{Result, StoreError};
+
+use super::backend;
+
+/// Every migration, oldest first.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build writes.
+pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 1.
+///
+/// * Accounts get an integer `uid`; every per-account table is keyed by it (smaller keys and
+///   indexes than repeating the DID) and cascades from `account` on delete.
+/// * `block` is a rowid table with a unique `(uid, cid)` index: blocks are often larger than
+///   the ~200 bytes where SQLite's WITHOUT ROWID layout stops paying off. `rev` is the revision
+///   that (last) wrote the block, for `getRepo?since`.
+/// * `record` is the record index; its foreign key to `block` makes "the index points at a
+///   block that is gone" impossible, which is what lets `apply_commit` drop removed blocks with
+///   one guarded `DELETE`.
+/// * `blob.state`: 0 temporary (uploaded, never referenced), 1 referenced, 2 unreferenced
+///   (was referenced, the last reference went; waits for `take_unreferenced_blobs`). Two
+///   triggers on `record_blob` keep it in step with the references.
+/// * `event.seq` is `AUTOINCREMENT`: SQLite then keeps the largest seq ever used in
+///   `sqlite_sequence` even after old events are pruned, so a seq is never reused.
+const V1: &str = r#"
+CREATE TABLE account (
+    uid                 INTEGER PRIMARY KEY,
+    did                 TEXT NOT NULL UNIQUE,
+    handle              TEXT NOT NULL,
+    -- lowercased handle: handles are unique case-insensitively
+    handle_key          TEXT NOT NULL UNIQUE,
+    email               TEXT,
+    -- lowercased email, NULL when there is no email
+    email_key           TEXT UNIQUE,
+    email_confirmed_at  TEXT,
+    password_hash       TEXT,
+    signing_key_sealed  BLOB NOT NULL,
+    created_at          TEXT NOT NULL,
+    status              TEXT NOT NULL
+        CHECK (status IN ('active', 'deactivated', 'takendown', 'suspended', 'deleted')),
+    deactivated_at      TEXT,
+    invites_disabled    INTEGER NOT NULL DEFAULT 0,
+    head_cid            BLOB,
+    head_rev            TEXT,
+    CHECK ((head_cid IS NULL) = (head_rev IS NULL))
+) STRICT;
+
+CREATE TABLE preference (
+    uid   INTEGER PRIMARY KEY REFERENCES account(uid) ON DELETE CASCADE,
+    json  TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE app_password (
+    uid            INTEGER NOT NULL REFERENCES account(uid) ON DELETE CASCADE,
+    name           TEXT NOT NULL,
+    password_hash  TEXT NOT NULL,
+    privileged     INTEGER NOT NULL,
+    created_at     TEXT NOT NULL,
+    PRIMARY KEY (uid, name)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE refresh_token (
+    id                 TEXT PRIMARY KEY,
+    uid                INTEGER NOT NULL REFERENCES account(uid) ON DELETE CASCADE,
+    app_password_name  TEXT,
+    expires_at         INTEGER NOT NULL,
+    next_id            TEXT
+) STRICT, WITHOUT ROWID;
+CREATE INDEX refresh_token_uid ON refresh_token(uid);
+
+CREATE TABLE invite_code (
+    code         TEXT PRIMARY KEY,
+    available    INTEGER NOT NULL,
+    disabled     INTEGER NOT NULL DEFAULT 0,
+    for_account  TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    created_at   TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX invite_code_for_account ON invite_code(for_account);
+
+CREATE TABLE invite_code_use (
+    code     TEXT NOT NULL REFERENCES invite_code(code) ON DELETE CASCADE,
+    used_by  TEXT NOT NULL,
+    used_at  TEXT NOT NULL,
+    PRIMARY KEY (code, used_by)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE block (
+    id     INTEGER PRIMARY KEY,
+    uid    INTEGER NOT NULL REFERENCES account(uid) ON DELETE CASCADE,
+    cid    BLOB NOT NULL CHECK (length(cid) = 36),
+    rev    TEXT NOT NULL,
+    bytes  BLOB NOT NULL,
+    UNIQUE (uid, cid)
+) STRICT;
+CREATE INDEX block_rev ON block(uid, rev);
+
+CREATE TABLE record (
+    uid         INTEGER NOT NULL REFERENCES account(uid) ON DELETE CASCADE,
+    collection  TEXT NOT NULL,
+    rkey        TEXT NOT NULL,
+    cid         BLOB NOT NULL,
+    rev         TEXT NOT NULL,
+    PRIMARY KEY (uid, collection, rkey),
+    FOREIGN KEY (uid, cid) REFERENCES block(uid, cid)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX record_cid ON record(uid, cid);
+
+CREATE TABLE blob (
+    uid             INTEGER NOT NULL REFERENCES account(uid) ON DELETE CASCADE,
+    cid             BLOB NOT NULL CHECK (length(cid) = 36),
+    mime_type       TEXT NOT NULL,
+    size            INTEGER NOT NULL,
+    created_at      TEXT NOT NULL,
+    -- created_at as unix seconds, for expiring temporary uploads
+    created_unix    INTEGER NOT NULL,
+    state           INTEGER NOT NULL CHECK (state IN (0, 1, 2)),
+    -- the rev that last made it referenced (listBlobs?since)
+    referenced_rev  TEXT,
+    PRIMARY KEY (uid, cid)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX blob_temporary ON blob(created_unix) WHERE state = 0;
+CREATE INDEX blob_unreferenced ON blob(uid) WHERE state = 2;
+
+CREATE TABLE record_blob (
+    uid         INTEGER NOT NULL,
+    collection  TEXT NOT NULL,
+    rkey        TEXT NOT NULL,
+    blob_cid    BLOB NOT NULL,
+    PRIMARY KEY (uid, collection, rkey, blob_cid),
+    FOREIGN KEY (uid, collection, rkey) REFERENCES record(uid, collection, rkey) ON DELETE CASCADE,
+    FOREIGN KEY (uid, blob_cid) REFERENCES blob(uid, cid)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX record_blob_blob ON record_blob(uid, blob_cid);
+
+-- Blob states follow their references here, whatever statement changes them: a blob that
+-- gains a reference is referenced (taking the record's rev if it was not before), and one
+-- that loses its last reference becomes unreferenced.
+CREATE TRIGGER record_blob_added AFTER INSERT ON record_blob BEGIN
+    UPDATE blob SET
+        referenced_rev = CASE WHEN state = 1 THEN referenced_rev ELSE
+            (SELECT rev FROM record
+             WHERE uid = NEW.uid AND collection = NEW.collection AND rkey = NEW.rkey) END,
+        state = 1
+    WHERE uid = NEW.uid AND cid = NEW.blob_cid;
+END;
+CREATE TRIGGER record_blob_removed AFTER DELETE ON record_blob BEGIN
+    UPDATE blob SET state = 2
+    WHERE uid = OLD.uid AND cid = OLD.blob_cid AND state = 1
+      AND NOT EXISTS (SELECT 1 FROM record_blob WHERE uid = OLD.uid AND blob_cid = OLD.blob_cid);
+END;
+
+CREATE TABLE event (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    did      TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    time_ms  INTEGER NOT NULL,
+    frame    BLOB NOT NULL
+) STRICT;
+CREATE INDEX event_time ON event(time_ms);
+"#;
+
+/// Brings the database up to [`VERSION`]; refuses a database written by a newer build.
+pub(crate) async fn migrate(conn: &mut SqliteConnection) -> Result<()> {
+    let current: i64 = sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(backend)?;
+    if current > VERSION {
+        return Err(StoreError::Backend(format!(
+            "the database has schema version {current}, newer than this build's {VERSION}"
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = index as i64 + 1;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        sqlx::raw_sql(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        // PRAGMA takes no bind parameters; `version` is our own integer.
+        sqlx::raw_sql(&format!("PRAGMA user_version = {version}"))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+    }
+    Ok(())
+}
