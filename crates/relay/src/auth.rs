@@ -269,7 +269,7 @@ impl AppState {
             .ok_or_else(|| XrpcError::invalid_token("Account not found"))?;
         match account.status {
             store::AccountStatus::Takendown => Err(XrpcError::new(
-                400,
+                401,
                 "AccountTakedown",
                 "Account has been taken down",
             )),
