@@ -76,6 +76,7 @@ await writeJson(join(dir, 'bench-input.json'), {
 // ---------------------------------------------------------------------------------------------
 
 const results = []
+const checks = {} // what each operation computed, so the Rust side can show it computed the same
 function report(id, op, ms, note) {
   results.push({ id, op, ms, note })
   console.log(`  ref ${op.padEnd(48)} ${ms.toFixed(3).padStart(12)} ms${note ? `  (${note})` : ''}`)
@@ -92,7 +93,8 @@ async function buildTree(n) {
 }
 {
   const t = performance.now()
-  await buildTree(TREE)
+  const mst = await buildTree(TREE)
+  checks['mst-build'] = (await mst.getPointer()).toString()
   report('mst-build', `mst build ${TREE} keys (one by one, root at end)`, performance.now() - t)
 }
 
@@ -109,6 +111,7 @@ async function buildTree(n) {
     mst = await mst.add(treeKeys[i], cids[i])
     await mst.getPointer()
   }
+  checks['mst-inserts'] = (await mst.getPointer()).toString()
   report('mst-inserts', `mst ${INSERTS} inserts into ${TREE} (root after each)`, performance.now() - t)
 }
 
@@ -120,11 +123,13 @@ for (const [alg, kp] of [
   const didKey = kp.did()
   const unsigned = { did, version: 3, data: cids[0], rev: '3l3qo2vutsw2b', prev: null }
   const t = performance.now()
+  let last
   for (let i = 0; i < SIGNS; i++) {
     unsigned.data = cids[i]
-    const commit = await signCommit(unsigned, kp)
-    if (!(await verifyCommitSig(commit, didKey))) throw new Error('signature did not verify')
+    last = await signCommit(unsigned, kp)
+    if (!(await verifyCommitSig(last, didKey))) throw new Error('signature did not verify')
   }
+  checks[`sign-verify-${alg}`] = `last sig ${Buffer.from(last.sig).toString('hex').slice(0, 16)}…`
   report(`sign-verify-${alg}`, `commit sign+verify ${alg} (per op)`, (performance.now() - t) / SIGNS)
 }
 
@@ -145,6 +150,7 @@ for (const [alg, kp] of [
     car = await concatBytesAsync(getFullRepo(storage, repo.cid))
     best = Math.min(best, performance.now() - t)
   }
+  checks['car-export'] = `${repo.commit.data} ${car.length} bytes`
   report('car-export', `car export ${REPO}-record repo`, best, `${car.length} bytes`)
 }
 
@@ -154,5 +160,6 @@ await writeJson(join(dir, 'bench-ref.json'), {
   runtime: `node ${process.version}`,
   peakRssMiB,
   results,
+  checks,
 })
 console.log(`  ref peak RSS ${peakRssMiB?.toFixed(0)} MiB`)

@@ -20,9 +20,16 @@ else
 fi
 
 "$here/install.sh"
-(cd "$root" && cargo build --quiet --locked --release -p vectors --bin bench)
+node="$here/node_modules/.bin/node"
+echo "building the Rust side (release)"
+if ! (cd "$root" && cargo build --quiet --locked --release -p vectors --bin bench) >"$out/build.log" 2>&1; then
+  cat "$out/build.log"
+  exit 1
+fi
+target=$(cd "$root" && cargo metadata --format-version 1 --no-deps --locked |
+  "$node" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
 
-echo "reference (@atproto/repo 0.10.14, $("$here/node_modules/.bin/node" --version)):"
-"$here/node_modules/.bin/node" "$here/bench.mjs" "$out" $quick
+echo "reference (@atproto/repo 0.10.14, node $("$node" --version)):"
+"$node" "$here/bench.mjs" "$out" $quick
 echo "ours (release build):"
-cargo run --quiet --locked --release --manifest-path "$root/Cargo.toml" -p vectors --bin bench -- "$out"
+"$target/release/bench" "$out"

@@ -6,14 +6,23 @@
 // commits with Repo.applyWrites (batches mixing creates, updates and deletes, and single ops);
 // the CAR is getFullRepo of the last commit, as com.atproto.sync.getRepo serves it.
 // The manifest (see manifest.md in this folder) names the DID, the signing did:key, the test-only
-// private key, the commit CID, rev, MST root and every record with its CID.
+// private key, the commit CID, rev, MST root and every record with its CID. <name>.proofs.json
+// holds record proofs (getRecords, as com.atproto.sync.getRecord serves them) for some records
+// that exist and some that do not (deleted ones, and keys never written).
 
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 import { P256Keypair, Secp256k1Keypair } from '@atproto/crypto'
 import { cidForLex } from '@atproto/lex-cbor'
-import { concatBytesAsync, getFullRepo, MemoryBlockstore, Repo, WriteOpAction } from '@atproto/repo'
+import {
+  concatBytesAsync,
+  getFullRepo,
+  getRecords,
+  MemoryBlockstore,
+  Repo,
+  WriteOpAction,
+} from '@atproto/repo'
 
 import { byKey, keySource, makeRng, randomRecord, writeJson } from './lib.mjs'
 
@@ -31,7 +40,7 @@ const S32 = '234567abcdefghijklmnopqrstuvwxyz'
 const hex = (bytes) => Buffer.from(bytes).toString('hex')
 
 async function keypair(r, alg) {
-  // 32 random bytes are a valid scalar for both curves but with negligible probability
+  // 32 random bytes are a valid scalar for both curves, except with negligible probability
   for (;;) {
     const priv = r.bytes(32)
     try {
@@ -56,6 +65,7 @@ async function build(name, alg, initial, plan) {
   const did = 'did:plc:' + Array.from({ length: 24 }, () => S32[r.int(32)]).join('')
   const nextKey = keySource(r)
   const live = new Map() // key -> record
+  const deleted = []
   const newCreate = () => {
     const key = nextKey()
     const [collection, rkey] = key.split('/')
@@ -87,6 +97,7 @@ async function build(name, alg, initial, plan) {
           writes.push({ action: WriteOpAction.Update, collection, rkey, record })
         } else {
           live.delete(key)
+          deleted.push(key)
           writes.push({ action: WriteOpAction.Delete, collection, rkey })
         }
       }
@@ -117,6 +128,18 @@ async function build(name, alg, initial, plan) {
   }
   await writeFile(join(dir, `${name}.car`), car)
   await writeJson(join(dir, `${name}.json`), manifest)
+
+  // proofs: up to 8 records present, up to 4 deleted ones and 2 never written
+  const present = r.shuffle(records.map((x) => `${x.collection}/${x.rkey}`)).slice(0, 8)
+  const absent = [...r.shuffle([...deleted].filter((k) => !live.has(k))).slice(0, 4), nextKey(), nextKey()]
+  const cidOf = new Map(records.map((x) => [`${x.collection}/${x.rkey}`, x.cid]))
+  const proofs = []
+  for (const key of [...present, ...absent]) {
+    const [collection, rkey] = key.split('/')
+    const proof = await concatBytesAsync(getRecords(storage, repo.cid, [{ collection, rkey }]))
+    proofs.push({ collection, rkey, cid: cidOf.get(key) ?? null, proofHex: hex(proof) })
+  }
+  await writeJson(join(dir, `${name}.proofs.json`), proofs)
   return { records: records.length, bytes: car.length }
 }
 

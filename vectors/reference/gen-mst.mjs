@@ -17,6 +17,10 @@
 //                so the tree has empty intermediate nodes; also a lone deep key among layer-0 keys
 //   history      build, delete a random subset, update some, add more, delete more, and
 //                sometimes delete everything (root of the empty tree); on random and mined sets
+//   regrow       keys at one layer, all deleted, then keys at lower layers, then higher ones
+//
+// A phase may also carry "canonicalRoot": the root of the reference's own fresh build of the same
+// map, present only where it differs from "root" (see run() below).
 
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -68,18 +72,29 @@ function minedKeys(r, n, want) {
 
 const storage = new MemoryBlockstore()
 
-/** Runs the phases on the reference MST, filling in root and count. */
+const quirks = []
+
+/**
+ * Runs the phases on the reference MST, filling in root and count. After a phase that follows
+ * another, the reference also builds the same key->CID map from scratch; if that root differs
+ * from the one its edited tree reached, the phase records it as `canonicalRoot`: the
+ * reference's tree then depends on its history, which the MST must not (repository spec,
+ * "MST Structure"), and the other side compares with the canonical root instead.
+ */
 async function run(phases) {
   let mst = await MST.create(storage)
-  const present = new Set()
-  for (const phase of phases) {
+  const present = new Map()
+  for (const [i, phase] of phases.entries()) {
     if (phase.add) {
       for (const [key, cid] of phase.add) {
         mst = await mst.add(key, parseCid(cid))
-        present.add(key)
+        present.set(key, cid)
       }
     } else if (phase.update) {
-      for (const [key, cid] of phase.update) mst = await mst.update(key, parseCid(cid))
+      for (const [key, cid] of phase.update) {
+        mst = await mst.update(key, parseCid(cid))
+        present.set(key, cid)
+      }
     } else if (phase.delete) {
       for (const key of phase.delete) {
         mst = await mst.delete(key)
@@ -88,6 +103,15 @@ async function run(phases) {
     }
     phase.root = (await mst.getPointer()).toString()
     phase.count = present.size
+    if (i > 0) {
+      let fresh = await MST.create(storage)
+      for (const [key, cid] of present) fresh = await fresh.add(key, parseCid(cid))
+      const canonical = (await fresh.getPointer()).toString()
+      if (canonical !== phase.root) {
+        phase.canonicalRoot = canonical
+        quirks.push(phase)
+      }
+    }
   }
   return phases
 }
@@ -202,6 +226,24 @@ for (let i = 0; i < 240; i++) {
   await push(`history-${i}`, 'history', history(r, keys, extra))
 }
 
+// trees that shrink to nothing and grow again at other layers: the root's depth must follow
+// the keys present, not the keys once present
+for (let i = 0; i < 40; i++) {
+  const r = rng.fork()
+  const high = r.range(1, 3)
+  const first = minedKeys(r, r.range(1, 4), (l) => l === high)
+  const low = minedKeys(r, r.range(1, 30), (l) => l < high)
+  const higher = minedKeys(r, r.range(1, 3), (l) => l > high)
+  const phases = [
+    { add: first.map((k) => [k, cidFor(r)]) },
+    { delete: r.shuffle([...first]) },
+    { add: low.map((k) => [k, cidFor(r)]) },
+    { add: higher.map((k) => [k, cidFor(r)]) },
+    { delete: r.shuffle([...higher]) },
+  ]
+  await push(`regrow-${high}-${i}`, 'regrow', phases)
+}
+
 const file = join(outdir, 'mst-vectors.json')
 await writeJson(file, {
   generator: '@atproto/repo 0.10.14 MST (vectors/reference/gen-mst.mjs)',
@@ -211,6 +253,7 @@ await writeJson(file, {
 const ops = vectors.reduce((s, v) => s + v.phases.reduce((t, p) => t + (p.add ?? p.update ?? p.delete).length, 0), 0)
 const phases = vectors.reduce((s, v) => s + v.phases.length, 0)
 console.log(
-  `ok   reference mst vectors: ${vectors.length} key sets, ${phases} roots, ${ops} operations ` +
+  `ok   reference mst vectors: ${vectors.length} key sets, ${phases} roots, ${ops} operations, ` +
+    `${quirks.length} roots where the reference's edited tree differs from its own fresh build ` +
     `(${((performance.now() - started) / 1000).toFixed(1)} s) -> ${file}`,
 )

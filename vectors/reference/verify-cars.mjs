@@ -18,6 +18,9 @@
 //   no stray blocks every block in the CAR is the commit, an MST node or a record of this repo
 //   same signature  RFC 6979 signatures are deterministic: the reference signing the same
 //                   unsigned commit with the manifest's test key produces the same 64 bytes
+//   record proofs   each proof in <name>.proofs.json passes verifyProofs for its claim (the
+//                   record's CID, or null for a record that does not exist), and a false claim
+//                   about the same key (another CID) comes back unverified
 // Per signed commit in commit-sigs.json:
 //   commit sig      the block decodes as a v3 commit, re-encodes to itself, hashes to its CID, its
 //                   signature verifies (low-S enforced) and matches the reference's signature
@@ -34,6 +37,7 @@ import {
   readCarWithRoot,
   signCommit,
   verifyCommitSig,
+  verifyProofs,
   verifyRepoCar,
 } from '@atproto/repo'
 
@@ -47,7 +51,9 @@ if (!dir) {
 }
 
 const tally = new Tally(label)
-const files = (await readdir(dir)).filter((f) => f.endsWith('.json') && f !== 'commit-sigs.json').sort()
+const files = (await readdir(dir))
+  .filter((f) => f.endsWith('.json') && f !== 'commit-sigs.json' && !f.endsWith('.proofs.json'))
+  .sort()
 const hex = (b) => Buffer.from(b).toString('hex')
 const sameBytes = (a, b) => a.length === b.length && a.every((x, i) => x === b[i])
 
@@ -127,6 +133,35 @@ for (const file of files) {
   }
 }
 
+// record proofs
+for (const file of files) {
+  const m = await readJson(join(dir, file))
+  let proofs
+  try {
+    proofs = await readJson(join(dir, file.replace(/\.json$/, '.proofs.json')))
+  } catch (err) {
+    if (err.code === 'ENOENT') continue
+    throw err
+  }
+  const other = parseCid(m.commit) // a CID no record has
+  for (const p of proofs) {
+    const what = `${m.name} ${p.collection}/${p.rkey}`
+    try {
+      const bytes = new Uint8Array(Buffer.from(p.proofHex, 'hex'))
+      const claim = { collection: p.collection, rkey: p.rkey, cid: p.cid === null ? null : parseCid(p.cid) }
+      const good = await verifyProofs(bytes, [claim], m.did, m.signingKey)
+      const lie = await verifyProofs(bytes, [{ ...claim, cid: other }], m.did, m.signingKey)
+      tally.check(
+        'record proofs',
+        good.verified.length === 1 && lie.unverified.length === 1,
+        () => `${what}: claim ${p.cid} verified: ${good.verified.length === 1}; a false claim refused: ${lie.unverified.length === 1}`,
+      )
+    } catch (err) {
+      tally.fail('record proofs', `${what}: ${err.message}`)
+    }
+  }
+}
+
 // signed commits, one by one
 let sigs = []
 try {
@@ -135,7 +170,7 @@ try {
   if (err.code !== 'ENOENT') throw err
 }
 for (const [i, s] of sigs.entries()) {
-  const bytes = new Uint8Array(Buffer.from(s.block, 'base64'))
+  const bytes = new Uint8Array(Buffer.from(s.blockHex, 'hex'))
   const what = `commit-sigs[${i}] (${s.algorithm})`
   try {
     const commit = decode(bytes)

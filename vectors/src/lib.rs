@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod families;
+pub mod reference;
 
 /// Where `../shared` is: `ATPROTO_SHARED`, else beside the workspace.
 pub fn shared_dir() -> PathBuf {

@@ -13,6 +13,35 @@
 //! Reads go to a pool of read-only connections. In WAL mode a reader sees the last committed
 //! state and never waits for the writer, and whatever a write call returned is visible to
 //! every read that starts after it.
+//!
+//! ```
+//! use store::sqlite::SqliteStore;
+//! use store::{NewAccount, Store, StoreError};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let store = SqliteStore::open_temp().await?; // SqliteStore::open(path) in production
+//! store
+//!     .create_account(NewAccount {
+//!         did: "did:plc:alice".into(),
+//!         handle: "alice.test".into(),
+//!         email: None,
+//!         password_hash: None,
+//!         signing_key_sealed: vec![],
+//!         invite_code: None,
+//!         deactivated: false,
+//!     })
+//!     .await?;
+//! // Handles are unique and found case-insensitively.
+//! let alice = store.account_by_handle("ALICE.test").await?.unwrap();
+//! assert_eq!(alice.did, "did:plc:alice");
+//! assert!(matches!(
+//!     store.update_handle("did:plc:nobody", "alice.test").await,
+//!     Err(StoreError::AccountNotFound)
+//! ));
+//! store.close().await;
+//! # Ok::<(), StoreError>(())
+//! # }).unwrap();
+//! ```
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -106,8 +135,9 @@ impl SqliteStore {
         let mut conn = write_options(path).connect().await.map_err(backend)?;
         schema::migrate(&mut conn).await?;
 
+        // Reads are short and partly I/O-bound: a few more connections than cores.
         let readers =
-            std::thread::available_parallelism().map_or(4, |n| n.get().clamp(2, 8)) as u32;
+            std::thread::available_parallelism().map_or(4, |n| (2 * n.get()).clamp(4, 16)) as u32;
         let read = SqlitePoolOptions::new()
             .max_connections(readers)
             .min_connections(1)

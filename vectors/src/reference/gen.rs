@@ -96,7 +96,10 @@ pub const COLLECTIONS: &[(u32, &str)] = &[
     (1, "app.bsky.actor.profile"),
     (1, "sh.tangled.repo.issue.comment"),
     (1, "com.whtwnd.blog.entry"),
-    (1, "com.example.averyveryverylongnamespace.withmanysegments.recordTypeName"),
+    (
+        1,
+        "com.example.averyveryverylongnamespace.withmanysegments.recordTypeName",
+    ),
 ];
 
 const RKEY_CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:~-";
@@ -125,9 +128,7 @@ fn any_rkey(rng: &mut Rng, max_len: usize) -> String {
         } else {
             rng.range(1, max_len.min(16))
         };
-        let s: String = (0..len)
-            .map(|_| *rng.pick(RKEY_CHARS) as char)
-            .collect();
+        let s: String = (0..len).map(|_| *rng.pick(RKEY_CHARS) as char).collect();
         if s != "." && s != ".." {
             return s;
         }
@@ -163,7 +164,10 @@ impl KeySource {
     pub fn next(&mut self, rng: &mut Rng) -> (String, String) {
         loop {
             let collection = weighted(rng, COLLECTIONS);
-            let singleton = matches!(collection, "app.bsky.actor.profile" | "chat.bsky.actor.declaration");
+            let singleton = matches!(
+                collection,
+                "app.bsky.actor.profile" | "chat.bsky.actor.declaration"
+            );
             let rkey = if singleton && rng.chance(0.7) {
                 "self".to_owned()
             } else {
@@ -195,12 +199,35 @@ impl KeySource {
 }
 
 const WORDS: &[&str] = &[
-    "the", "a", "of", "to", "and", "in", "is", "it", "you", "that", "repo", "commit", "tree",
-    "merkle", "signature", "relay", "firehose", "🦋", "ünïcödé", "日本語", "sovereign", "data",
+    "the",
+    "a",
+    "of",
+    "to",
+    "and",
+    "in",
+    "is",
+    "it",
+    "you",
+    "that",
+    "repo",
+    "commit",
+    "tree",
+    "merkle",
+    "signature",
+    "relay",
+    "firehose",
+    "🦋",
+    "ünïcödé",
+    "日本語",
+    "sovereign",
+    "data",
 ];
 
 fn words(rng: &mut Rng, n: usize) -> String {
-    (0..n).map(|_| *rng.pick(WORDS)).collect::<Vec<_>>().join(" ")
+    (0..n)
+        .map(|_| *rng.pick(WORDS))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn iso_date(rng: &mut Rng) -> String {
@@ -245,7 +272,11 @@ pub fn random_record(rng: &mut Rng, collection: &str) -> Value {
         }
         "app.bsky.feed.like" | "app.bsky.feed.repost" => {
             let mut subject = Map::new();
-            let uri = format!("at://{}/app.bsky.feed.post/{}", fake_did(rng), random_tid(rng));
+            let uri = format!(
+                "at://{}/app.bsky.feed.post/{}",
+                fake_did(rng),
+                random_tid(rng)
+            );
             subject.insert("uri".into(), uri.into());
             let cid: String = (0..52).map(|_| *rng.pick(S32) as char).collect();
             subject.insert("cid".into(), format!("bafyreig{cid}").into());
@@ -270,4 +301,36 @@ pub fn random_record(rng: &mut Rng, collection: &str) -> Value {
         }
     }
     Value::Map(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_sequence() {
+        let (mut a, mut b) = (Rng::new(7), Rng::new(7));
+        let xs: Vec<u64> = (0..8).map(|_| a.u64()).collect();
+        let ys: Vec<u64> = (0..8).map(|_| b.u64()).collect();
+        assert_eq!(xs, ys);
+        assert_ne!(Rng::new(8).u64(), xs[0]);
+    }
+
+    #[test]
+    fn keys_are_distinct_valid_repo_paths_and_records_valid_objects() {
+        let mut rng = Rng::new(1);
+        let mut keys = KeySource::new(&mut rng);
+        let mut seen = HashSet::new();
+        for _ in 0..5_000 {
+            let (collection, rkey) = keys.next(&mut rng);
+            let path = format!("{collection}/{rkey}");
+            syntax::validate_repo_path(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            repo::mst::validate_key(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert!(seen.insert(path));
+            let record = random_record(&mut rng, &collection);
+            data::model::validate(&record).unwrap();
+            let bytes = data::cbor::encode(&record);
+            assert_eq!(data::cbor::decode(&bytes).unwrap(), record);
+        }
+    }
 }

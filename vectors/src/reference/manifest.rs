@@ -55,7 +55,8 @@ pub fn list(dir: &Path) -> Result<Vec<(Manifest, PathBuf)>, String> {
         if !car.is_file() {
             continue;
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let manifest: Manifest =
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         out.push((manifest, car));

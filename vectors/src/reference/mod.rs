@@ -3,11 +3,15 @@
 //! in files: MST-root vectors and full-repo CARs with manifests (see `vectors/reference/README.md`).
 //!
 //! - [`mst_vectors`]: replay the reference's MST histories on our tree, root by root.
-//! - [`ref_cars`]: verify CARs the reference wrote: signature, records, tree shape, and that we
-//!   rebuild the same commit.
-//! - [`write_cars`]: write CARs and signed commits with our engine, for the reference to verify.
+//! - [`ref_cars`]: verify CARs and record proofs the reference wrote: signature, records, tree
+//!   shape, import and re-export, and that we rebuild the same commit.
+//! - [`write_cars`]: write CARs, record proofs and signed commits with our engine, for the
+//!   reference to verify.
+//! - [`engine`]: the repo engine as these checks drive it.
 //! - [`gen`]: a seeded PRNG and realistic keys and records for the repos we write.
+//! - [`manifest`], [`tally`]: the exchanged manifest format, and the per-group counts.
 
+pub mod engine;
 pub mod gen;
 pub mod manifest;
 pub mod mst_vectors;

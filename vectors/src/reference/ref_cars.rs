@@ -15,7 +15,10 @@
 //! - `ref commit rebuilt`: signing the same (did, data, rev) with the manifest's test key gives
 //!   the same commit block, byte for byte (RFC 6979 signatures are deterministic);
 //! - `ref import`: our repo engine imports the CAR (its own full verification) and exports it
-//!   again with the same blocks.
+//!   again with the same blocks;
+//! - `ref proofs`: each record proof the reference made (`<name>.proofs.json`, from its
+//!   `getRecords`) passes our `verify_record_proof`, showing the record's CID or its absence as
+//!   the reference claims, and fails for a record key it does not cover.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -25,7 +28,8 @@ use data::{cbor, Cid, Value};
 use repo::car::{read_car, CarLimits};
 use repo::commit::{SignedCommit, UnsignedCommit};
 use repo::mst::Mst;
-use repo::MemoryBlockStore;
+use repo::{verify_record_proof, MemoryBlockStore, RecordProof};
+use serde::Deserialize;
 
 use super::manifest::{self, Manifest};
 use super::{block_on, Tally};
@@ -72,14 +76,19 @@ fn check_one(m: &Manifest, path: &Path, tally: &mut Tally) {
     };
     let want_commit: Cid = match m.commit.parse() {
         Ok(c) => c,
-        Err(e) => return tally.record("ref car read", Err(format!("{name}: manifest commit: {e}"))),
+        Err(e) => {
+            return tally.record("ref car read", Err(format!("{name}: manifest commit: {e}")))
+        }
     };
     tally.record(
         "ref car read",
         if car.roots == [want_commit] {
             Ok(())
         } else {
-            Err(format!("{name}: roots {:?}, manifest commit {want_commit}", car.roots))
+            Err(format!(
+                "{name}: roots {:?}, manifest commit {want_commit}",
+                car.roots
+            ))
         },
     );
     let blocks: BTreeMap<Cid, Vec<u8>> = car.blocks.iter().cloned().collect();
@@ -95,23 +104,108 @@ fn check_one(m: &Manifest, path: &Path, tally: &mut Tally) {
 
     // the records, walking the tree as stored
     let store = MemoryBlockStore::from_blocks(car.blocks.iter().cloned());
-    tally.record("ref records", record_checks(m, &store, &blocks, commit.data()).map_err(|e| format!("{name}: {e}")));
+    tally.record(
+        "ref records",
+        record_checks(m, &store, &blocks, commit.data()).map_err(|e| format!("{name}: {e}")),
+    );
 
     // the tree shape, rebuilt from the manifest alone
     tally.record(
         "ref mst structure",
-        structure_checks(m, &blocks, want_commit, commit.data()).map_err(|e| format!("{name}: {e}")),
+        structure_checks(m, &blocks, want_commit, commit.data())
+            .map_err(|e| format!("{name}: {e}")),
     );
 
     // the same commit, byte for byte
-    tally.record("ref commit rebuilt", rebuild_commit(m, &commit, &blocks[&want_commit]).map_err(|e| format!("{name}: {e}")));
+    tally.record(
+        "ref commit rebuilt",
+        rebuild_commit(m, &commit, &blocks[&want_commit]).map_err(|e| format!("{name}: {e}")),
+    );
 
     // the repo engine's own import and export
-    tally.record("ref import", super::engine::import_export(m, &bytes, &blocks).map_err(|e| format!("{name}: {e}")));
+    tally.record(
+        "ref import",
+        super::engine::import_export(m, &bytes, &blocks).map_err(|e| format!("{name}: {e}")),
+    );
+
+    // record proofs
+    let proofs = path.with_extension("proofs.json");
+    if proofs.is_file() {
+        match read_proofs(&proofs) {
+            Ok(list) => {
+                for p in &list {
+                    tally.record(
+                        "ref proofs",
+                        check_proof(m, p).map_err(|e| format!("{name}: {e}")),
+                    );
+                }
+            }
+            Err(e) => tally.record("ref proofs", Err(format!("{name}: {e}"))),
+        }
+    }
 }
 
-fn commit_checks(m: &Manifest, blocks: &BTreeMap<Cid, Vec<u8>>, root: Cid) -> Result<SignedCommit, String> {
-    let bytes = blocks.get(&root).ok_or("the root commit block is not in the CAR")?;
+/// One record proof with the claim it makes: `cid` for a record that exists, `None` for one
+/// that does not.
+#[derive(Debug, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProofClaim {
+    pub collection: String,
+    pub rkey: String,
+    pub cid: Option<String>,
+    pub proof_hex: String,
+}
+
+pub fn read_proofs(path: &Path) -> Result<Vec<ProofClaim>, String> {
+    let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn check_proof(m: &Manifest, p: &ProofClaim) -> Result<(), String> {
+    let at = format!("{}/{}", p.collection, p.rkey);
+    let key = PublicKey::from_did_key(&m.signing_key).map_err(|e| e.to_string())?;
+    let bytes = from_hex(&p.proof_hex).ok_or_else(|| format!("{at}: proof is not hex"))?;
+    let shown = verify_record_proof(&bytes, &m.did, &key, &p.collection, &p.rkey)
+        .map_err(|e| format!("{at}: our verify_record_proof refuses the reference's proof: {e}"))?;
+    let claimed = match &p.cid {
+        Some(c) => RecordProof::Present(c.parse().map_err(|e| format!("{at}: {e}"))?),
+        None => RecordProof::Absent,
+    };
+    if shown != claimed {
+        return Err(format!(
+            "{at}: the proof shows {shown:?}, the reference claims {claimed:?}"
+        ));
+    }
+    // another key must never be shown present by this proof (at most absent, when its path
+    // runs through the same nodes)
+    let other = format!("{}~", p.rkey);
+    match verify_record_proof(&bytes, &m.did, &key, &p.collection, &other) {
+        Ok(RecordProof::Present(c)) => Err(format!(
+            "{at}: the proof also shows {}/{other} present as {c}",
+            p.collection
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub fn from_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn commit_checks(
+    m: &Manifest,
+    blocks: &BTreeMap<Cid, Vec<u8>>,
+    root: Cid,
+) -> Result<SignedCommit, String> {
+    let bytes = blocks
+        .get(&root)
+        .ok_or("the root commit block is not in the CAR")?;
     let commit = SignedCommit::from_bytes(bytes).map_err(|e| e.to_string())?;
     if commit.did() != m.did {
         return Err(format!("commit did {}, manifest {}", commit.did(), m.did));
@@ -120,7 +214,11 @@ fn commit_checks(m: &Manifest, blocks: &BTreeMap<Cid, Vec<u8>>, root: Cid) -> Re
         return Err(format!("commit rev {}, manifest {}", commit.rev(), m.rev));
     }
     if commit.data().to_string() != m.data {
-        return Err(format!("commit data {}, manifest {}", commit.data(), m.data));
+        return Err(format!(
+            "commit data {}, manifest {}",
+            commit.data(),
+            m.data
+        ));
     }
     if commit.prev().is_some() {
         return Err("prev is not null".into());
@@ -150,7 +248,10 @@ fn record_checks(
     let mut tree = Mst::load(data);
     let entries = block_on(tree.entries(store)).map_err(|e| format!("walking the tree: {e}"))?;
     let want: Vec<(String, String)> = m.records.iter().map(|r| (r.key(), r.cid.clone())).collect();
-    let got: Vec<(String, String)> = entries.iter().map(|(k, c)| (k.clone(), c.to_string())).collect();
+    let got: Vec<(String, String)> = entries
+        .iter()
+        .map(|(k, c)| (k.clone(), c.to_string()))
+        .collect();
     if got != want {
         let gs: HashSet<_> = got.iter().collect();
         let ws: HashSet<_> = want.iter().collect();
@@ -163,11 +264,17 @@ fn record_checks(
         ));
     }
     for (key, cid) in &entries {
-        let bytes = blocks.get(cid).ok_or_else(|| format!("{key}: record block {cid} is not in the CAR"))?;
-        let value = cbor::decode(bytes).map_err(|e| format!("{key}: record {cid} is not canonical DAG-CBOR: {e}"))?;
+        let bytes = blocks
+            .get(cid)
+            .ok_or_else(|| format!("{key}: record block {cid} is not in the CAR"))?;
+        let value = cbor::decode(bytes)
+            .map_err(|e| format!("{key}: record {cid} is not canonical DAG-CBOR: {e}"))?;
         data::model::validate(&value).map_err(|e| format!("{key}: {e}"))?;
         let collection = key.split('/').next().unwrap_or_default();
-        let ty = value.as_map().and_then(|m| m.get("$type")).and_then(Value::as_str);
+        let ty = value
+            .as_map()
+            .and_then(|m| m.get("$type"))
+            .and_then(Value::as_str);
         if ty != Some(collection) {
             return Err(format!("{key}: $type {ty:?}"));
         }
@@ -186,17 +293,23 @@ fn structure_checks(
         let cid: Cid = r.cid.parse().map_err(|e| format!("{}: {e}", r.cid))?;
         pairs.push((r.key(), cid));
     }
-    let mut tree = Mst::from_sorted(pairs.iter().map(|(k, c)| (k.as_str(), *c))).map_err(|e| e.to_string())?;
+    let mut tree =
+        Mst::from_sorted(pairs.iter().map(|(k, c)| (k.as_str(), *c))).map_err(|e| e.to_string())?;
     let all = tree.take_changes();
     if all.root != data {
-        return Err(format!("our tree from the manifest has root {}, the commit names {data}", all.root));
+        return Err(format!(
+            "our tree from the manifest has root {}, the commit names {data}",
+            all.root
+        ));
     }
     let nodes: HashSet<Cid> = all.new_nodes.iter().map(|(c, _)| *c).collect();
     let records: HashSet<Cid> = pairs.iter().map(|(_, c)| *c).collect();
     for (cid, bytes) in &all.new_nodes {
         match blocks.get(cid) {
             None => return Err(format!("MST node {cid} is not in the CAR")),
-            Some(b) if b != bytes => return Err(format!("MST node {cid} has other bytes in the CAR")),
+            Some(b) if b != bytes => {
+                return Err(format!("MST node {cid} has other bytes in the CAR"))
+            }
             Some(_) => {}
         }
     }
@@ -205,7 +318,11 @@ fn structure_checks(
         .filter(|c| **c != commit && !nodes.contains(c) && !records.contains(c))
         .collect();
     if !stray.is_empty() {
-        return Err(format!("{} blocks in the CAR are not part of the repo, e.g. {}", stray.len(), stray[0]));
+        return Err(format!(
+            "{} blocks in the CAR are not part of the repo, e.g. {}",
+            stray.len(),
+            stray[0]
+        ));
     }
     Ok(())
 }
@@ -216,7 +333,11 @@ fn rebuild_commit(m: &Manifest, commit: &SignedCommit, block: &[u8]) -> Result<(
     };
     let key = Keypair::from_hex(algorithm(&m.algorithm)?, hex).map_err(|e| e.to_string())?;
     if key.did_key() != m.signing_key {
-        return Err(format!("the test key is {}, manifest says {}", key.did_key(), m.signing_key));
+        return Err(format!(
+            "the test key is {}, manifest says {}",
+            key.did_key(),
+            m.signing_key
+        ));
     }
     let ours = UnsignedCommit::new(m.did.clone(), commit.data(), commit.rev()).sign(&key);
     if ours.to_bytes() != block {

@@ -49,15 +49,19 @@ impl Tally {
     }
 
     pub fn totals(&self) -> (usize, usize) {
-        self.groups.iter().fold((0, 0), |(p, f), g| {
-            (p + g.passed, f + g.failures.len())
-        })
+        self.groups
+            .iter()
+            .fold((0, 0), |(p, f), g| (p + g.passed, f + g.failures.len()))
     }
 
     /// One line per group (`ok  `/`FAIL`, prefix, name, counts), the first failures under it.
     pub fn print(&self) {
         for g in &self.groups {
-            let status = if g.failures.is_empty() { "ok  " } else { "FAIL" };
+            let status = if g.failures.is_empty() {
+                "ok  "
+            } else {
+                "FAIL"
+            };
             println!(
                 "{status} {} {}: {} passed, {} failed",
                 self.prefix,
