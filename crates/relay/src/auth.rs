@@ -250,9 +250,10 @@ impl AppState {
     /// The caller, who must have a session of at least `access`, and whose account must not be
     /// taken down or deleted.
     pub async fn caller(&self, ctx: &Ctx, access: Access) -> Result<Caller, XrpcError> {
+        // The reference names a missing credential `AuthMissing` (401).
         let caller = self
             .optional_caller(ctx)?
-            .ok_or_else(|| XrpcError::authentication_required("Authentication Required"))?;
+            .ok_or_else(|| XrpcError::new(401, "AuthMissing", "Authentication Required"))?;
         match (access, caller.scope) {
             (Access::Full, Scope::AppPass | Scope::AppPassPrivileged)
             | (Access::Privileged, Scope::AppPass) => {

@@ -128,10 +128,7 @@ async fn upload_returns_a_blob_ref() {
             None,
         )
         .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (401, Some("AuthenticationRequired"))
-    );
+    assert_eq!((status, body["error"].as_str()), (401, Some("AuthMissing")));
     let (status, body) = relay
         .post_bytes(
             "com.atproto.repo.uploadBlob",
@@ -375,8 +372,5 @@ async fn list_missing_blobs_of_a_complete_account_is_empty() {
     let (status, body) = relay
         .get("com.atproto.repo.listMissingBlobs", "", None)
         .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (401, Some("AuthenticationRequired"))
-    );
+    assert_eq!((status, body["error"].as_str()), (401, Some("AuthMissing")));
 }

@@ -703,7 +703,7 @@ async fn writes_need_the_owner_and_an_active_account() {
     let (status, body) = relay
         .post("com.atproto.repo.createRecord", &record, None)
         .await;
-    assert_error(status, &body, 401, "AuthenticationRequired");
+    assert_error(status, &body, 401, "AuthMissing");
     let (status, body) = create(&relay, &bob, record.clone()).await;
     assert_error(status, &body, 401, "AuthenticationRequired");
     let (status, body) = relay
@@ -810,7 +810,7 @@ async fn preferences_round_trip() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, json!({"preferences": []}));
     let (status, body) = relay.get("app.bsky.actor.getPreferences", "", None).await;
-    assert_error(status, &body, 401, "AuthenticationRequired");
+    assert_error(status, &body, 401, "AuthMissing");
 
     let prefs = json!([
         {"$type": "app.bsky.actor.defs#adultContentPref", "enabled": true},

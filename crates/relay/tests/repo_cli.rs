@@ -21,14 +21,22 @@ fn record(text: &str) -> Value {
 
 /// A signed repo with `n` posts, exported as a CAR, and its signing key.
 fn sample_car(n: usize) -> (Vec<u8>, crypto::Keypair, String) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let did = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
         let key = crypto::Keypair::generate(crypto::Algorithm::P256);
         let mut repo = Repo::create(MemoryBlockStore::new(), did).unwrap();
         let tids = syntax::TidGenerator::new();
         let writes: Vec<WriteOp> = (0..n)
-            .map(|i| WriteOp::create("app.bsky.feed.post", format!("3k{i:011}"), &record(&i.to_string())))
+            .map(|i| {
+                WriteOp::create(
+                    "app.bsky.feed.post",
+                    format!("3k{i:011}"),
+                    &record(&i.to_string()),
+                )
+            })
             .collect();
         let result = repo
             .apply_writes(&writes, tids.next().unwrap(), &key)
@@ -56,18 +64,29 @@ fn inspect_reports_a_valid_repo() {
         .args(["--did", &did, "--key", &key.did_key()])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["did"], did);
     assert_eq!(json["version"], 3);
     assert_eq!(json["records"], 25);
     assert_eq!(json["signature"], "valid");
     let root: Cid = json["root"].as_str().unwrap().parse().unwrap();
-    assert_eq!(repo::car::read_car(&car, Default::default()).unwrap().roots[0], root);
+    assert_eq!(
+        repo::car::read_car(&car, Default::default()).unwrap().roots[0],
+        root
+    );
     assert!(json["blocks"].as_u64().unwrap() > 25);
 
     // without a key: unchecked
-    let out = relay().args(["repo", "inspect"]).arg(file.path()).output().unwrap();
+    let out = relay()
+        .args(["repo", "inspect"])
+        .arg(file.path())
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["signature"], "unchecked");
@@ -101,7 +120,11 @@ fn inspect_fails_on_a_bad_signature_or_a_broken_car() {
 
     // truncated: malformed
     let cut = write_temp(&car[..car.len() - 10]);
-    let out = relay().args(["repo", "inspect"]).arg(cut.path()).output().unwrap();
+    let out = relay()
+        .args(["repo", "inspect"])
+        .arg(cut.path())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -109,7 +132,9 @@ fn inspect_fails_on_a_bad_signature_or_a_broken_car() {
     // a record block left out: incomplete
     let parsed = repo::car::read_car(&car, Default::default()).unwrap();
     let record_cid = {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let store = MemoryBlockStore::from_blocks(parsed.blocks.clone());
         rt.block_on(async {
             let mut r = Repo::open(store, parsed.roots[0]).await.unwrap();
@@ -121,10 +146,18 @@ fn inspect_fails_on_a_bad_signature_or_a_broken_car() {
     };
     let partial = repo::car::write_car(
         &parsed.roots,
-        parsed.blocks.iter().filter(|(c, _)| *c != record_cid).map(|(c, b)| (*c, b.as_slice())),
+        parsed
+            .blocks
+            .iter()
+            .filter(|(c, _)| *c != record_cid)
+            .map(|(c, b)| (*c, b.as_slice())),
     );
     let partial = write_temp(&partial);
-    let out = relay().args(["repo", "inspect"]).arg(partial.path()).output().unwrap();
+    let out = relay()
+        .args(["repo", "inspect"])
+        .arg(partial.path())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("incomplete"));
 }
@@ -133,7 +166,11 @@ fn inspect_fails_on_a_bad_signature_or_a_broken_car() {
 fn ls_lists_records_sorted() {
     let (car, _, _) = sample_car(12);
     let file = write_temp(&car);
-    let out = relay().args(["repo", "ls"]).arg(file.path()).output().unwrap();
+    let out = relay()
+        .args(["repo", "ls"])
+        .arg(file.path())
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -158,7 +195,12 @@ fn mst_root_matches_the_engine_and_the_official_fixtures() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     };
     // the empty tree
@@ -172,7 +214,9 @@ fn mst_root_matches_the_engine_and_the_official_fixtures() {
     // the official commit-proof fixtures' "before" roots, when the vectors are here
     let shared = std::env::var_os("ATPROTO_SHARED")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+        });
     let fixtures = shared.join("atproto-interop-tests/firehose/commit-proof-fixtures.json");
     match std::fs::read_to_string(&fixtures) {
         Ok(text) => {
@@ -187,7 +231,11 @@ fn mst_root_matches_the_engine_and_the_official_fixtures() {
                     .map(|k| format!("{{\"key\":{k},\"cid\":\"{leaf}\"}}\n"))
                     .collect();
                 let out = run(&input);
-                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 assert_eq!(
                     String::from_utf8(out.stdout).unwrap().trim(),
                     case["rootBeforeCommit"].as_str().unwrap(),
