@@ -4,11 +4,11 @@ use data::Cid;
 
 use super::key::{key_height, validate_key};
 use super::node::MAX_NODE_ENTRIES;
-use super::tree::{Entry, Link, Mst, Node};
+use super::tree::{Entry, Key, Link, Mst, Node};
 use super::MstError;
 
 struct Item {
-    key: Box<str>,
+    key: Key,
     value: Cid,
     height: u8,
 }
@@ -27,7 +27,7 @@ impl Mst {
             let key = key.as_ref();
             validate_key(key)?;
             if let Some(prev) = list.last() {
-                if *prev.key >= *key {
+                if prev.key.as_bytes() >= key.as_bytes() {
                     return Err(MstError::Unsorted(key.to_string()));
                 }
             }
@@ -55,7 +55,7 @@ fn build(items: &mut [Item], height: u8) -> Result<Box<Node>, MstError> {
                 set_last_slot(&mut node, child);
             }
             if node.entries.len() >= MAX_NODE_ENTRIES {
-                return Err(MstError::NodeTooWide(items[i].key.to_string()));
+                return Err(MstError::NodeTooWide(items[i].key.as_str().to_string()));
             }
             node.entries.push(Entry {
                 key: std::mem::take(&mut items[i].key),

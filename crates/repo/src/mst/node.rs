@@ -9,7 +9,7 @@
 //! compression, strictly ascending valid keys, and dag-cbor links to child nodes.
 //! Tree-level rules (key depths, ranges, empty nodes) are checked by the tree when it loads.
 
-use data::cbor::{write_bytes, write_header, write_int, write_link, write_null, write_text};
+use data::cid::CID_LEN;
 use data::{Cid, Codec};
 
 use super::key::{common_prefix_len, validate_key};
@@ -49,7 +49,7 @@ impl NodeData {
             self.left.as_ref(),
             self.entries
                 .iter()
-                .map(|e| (e.key.as_str(), &e.value, e.right.as_ref())),
+                .map(|e| (e.key.as_bytes(), &e.value, e.right.as_ref())),
             &mut out,
         );
         out
@@ -124,37 +124,83 @@ impl NodeData {
 }
 
 /// Writes a node from its parts: the left link, then (key, value, right link) per entry.
+///
+/// Every node of every write is encoded here, so the fixed parts are written as the literal
+/// bytes [`data::cbor`]'s writers produce for them (a map of 2 or 4 entries, the one-letter
+/// keys, null, the 41 bytes of a CID link); the node tests check the result against
+/// [`data::cbor::encode`].
 pub(crate) fn encode_node<'a>(
     left: Option<&Cid>,
-    entries: impl ExactSizeIterator<Item = (&'a str, &'a Cid, Option<&'a Cid>)>,
+    entries: impl ExactSizeIterator<Item = (&'a [u8], &'a Cid, Option<&'a Cid>)>,
     out: &mut Vec<u8>,
 ) {
-    write_header(out, 5, 2);
-    write_text(out, "e");
+    // {"e": [
+    out.extend_from_slice(&[0xa2, 0x61, b'e']);
     write_header(out, 4, entries.len() as u64);
     let mut prev: &[u8] = b"";
     for (key, value, right) in entries {
-        let key = key.as_bytes();
         let prefix = common_prefix_len(prev, key);
-        write_header(out, 5, 4);
-        write_text(out, "k");
-        write_bytes(out, &key[prefix..]);
-        write_text(out, "p");
-        write_int(out, prefix as i64);
-        write_text(out, "t");
+        // {"k": bytes, "p": uint, "t": link or null, "v": link}
+        out.extend_from_slice(&[0xa4, 0x61, b'k']);
+        write_header(out, 2, (key.len() - prefix) as u64);
+        out.extend_from_slice(&key[prefix..]);
+        out.extend_from_slice(&[0x61, b'p']);
+        write_header(out, 0, prefix as u64);
+        out.extend_from_slice(&[0x61, b't']);
         match right {
             Some(cid) => write_link(out, cid),
-            None => write_null(out),
+            None => out.push(NULL),
         }
-        write_text(out, "v");
+        out.extend_from_slice(&[0x61, b'v']);
         write_link(out, value);
         prev = key;
     }
-    write_text(out, "l");
+    // ], "l": link or null}
+    out.extend_from_slice(&[0x61, b'l']);
     match left {
         Some(cid) => write_link(out, cid),
-        None => write_null(out),
+        None => out.push(NULL),
     }
+}
+
+/// CBOR null.
+const NULL: u8 = 0xf6;
+
+// `write_link` writes the byte string's length as one byte after 0x58.
+const _: () = assert!(CID_LEN + 1 >= 24 && CID_LEN < 0xff);
+
+/// A CBOR head: major type and argument, in shortest form.
+#[inline]
+fn write_header(out: &mut Vec<u8>, major: u8, arg: u64) {
+    let m = major << 5;
+    match arg {
+        0..=23 => out.push(m | arg as u8),
+        24..=0xff => out.extend_from_slice(&[m | 24, arg as u8]),
+        0x100..=0xffff => {
+            out.push(m | 25);
+            out.extend_from_slice(&(arg as u16).to_be_bytes());
+        }
+        0x1_0000..=0xffff_ffff => {
+            out.push(m | 26);
+            out.extend_from_slice(&(arg as u32).to_be_bytes());
+        }
+        _ => {
+            out.push(m | 27);
+            out.extend_from_slice(&arg.to_be_bytes());
+        }
+    }
+}
+
+/// A DAG-CBOR link: tag 42 around the byte string 0x00 followed by the binary CID, which is
+/// [`Cid::to_bytes`]: version 1, codec, sha2-256 and its length, digest. Written from the
+/// digest in place rather than through a copy on the stack (re-reading freshly written bytes
+/// as wider words stalls the store forwarding, and links are most of a node's bytes).
+#[inline]
+fn write_link(out: &mut Vec<u8>, cid: &Cid) {
+    let len = 1 + CID_LEN as u8;
+    let code = cid.codec().code();
+    out.extend_from_slice(&[0xd8, 42, 0x58, len, 0x00, 0x01, code, 0x12, 0x20]);
+    out.extend_from_slice(cid.digest());
 }
 
 struct Reader<'a> {
@@ -361,6 +407,43 @@ mod tests {
         let bytes = node.encode();
         assert_eq!(bytes, data::cbor::encode(&as_value(&node)));
         assert_eq!(NodeData::decode(&bytes).unwrap(), node);
+    }
+
+    #[test]
+    fn links_match_the_generic_writer() {
+        for cid in [Cid::for_dag_cbor(b"node"), Cid::for_raw(b"blob")] {
+            let mut ours = Vec::new();
+            write_link(&mut ours, &cid);
+            let mut generic = Vec::new();
+            data::cbor::write_link(&mut generic, &cid);
+            assert_eq!(ours, generic);
+        }
+    }
+
+    #[test]
+    fn wide_nodes_and_long_keys_match_the_generic_encoder() {
+        // More than 23 entries, suffixes and prefixes past 23 and 255 bytes: every header
+        // width the node writer uses.
+        let mut entries = Vec::new();
+        for i in 0..40usize {
+            let key = format!("com.example.record/{}{i:03}", "x".repeat(i * 15));
+            let right = (i % 3 == 0).then(|| Cid::for_dag_cbor(key.as_bytes()));
+            entries.push(EntryData {
+                key,
+                value: leaf(),
+                right,
+            });
+        }
+        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        for left in [None, Some(Cid::for_dag_cbor(b"left"))] {
+            let node = NodeData {
+                left,
+                entries: entries.clone(),
+            };
+            let bytes = node.encode();
+            assert_eq!(bytes, data::cbor::encode(&as_value(&node)));
+            assert_eq!(NodeData::decode(&bytes).unwrap(), node);
+        }
     }
 
     #[test]

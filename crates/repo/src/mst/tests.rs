@@ -584,6 +584,58 @@ proptest! {
     }
 
     #[test]
+    fn the_unloaded_count_follows_every_operation(
+        base in map_strategy(100),
+        edits in prop::collection::vec((key_strategy(), prop::option::of(value_strategy()), 0u8..4), 0..40),
+    ) {
+        // The count lets `ensure` skip its walk when it is zero, so it must never fall below
+        // the true number of stubs, through loads, edits, walks and proof gathering.
+        let store = MemoryBlockStore::new();
+        let mut t = Mst::from_sorted(base.iter().map(|(k, v)| (k.as_str(), *v))).unwrap();
+        let (kept, counted) = t.counted_stubs();
+        prop_assert_eq!(kept, counted);
+        let before = persist(&mut t, &store);
+        let mut t = Mst::load(before);
+        let mut want = base.clone();
+        for (k, v, other) in &edits {
+            match v {
+                Some(v) => {
+                    prop_assert_eq!(run(t.insert(&store, k, *v)).unwrap(), want.insert(k.clone(), *v));
+                }
+                None => {
+                    prop_assert_eq!(run(t.remove(&store, k)).unwrap(), want.remove(k));
+                }
+            }
+            let (kept, counted) = t.counted_stubs();
+            prop_assert_eq!(kept, counted);
+            match other {
+                0 => {
+                    prop_assert_eq!(run(t.get(&store, k)).unwrap(), want.get(k).copied());
+                }
+                1 => {
+                    let mut skip = HashSet::new();
+                    let mut out = Vec::new();
+                    run(t.covering_nodes(&store, k, &mut skip, &mut out)).unwrap();
+                }
+                2 => {
+                    // Load everything: from here on `ensure` has nothing to look for.
+                    let all = run(t.entries(&store)).unwrap();
+                    prop_assert_eq!(all.len(), want.len());
+                    prop_assert_eq!(t.counted_stubs().0, 0);
+                }
+                _ => {
+                    let root = persist(&mut t, &store);
+                    t = Mst::load(root);
+                }
+            }
+            let (kept, counted) = t.counted_stubs();
+            prop_assert_eq!(kept, counted);
+        }
+        let expected = Mst::from_sorted(want.iter().map(|(k, v)| (k.as_str(), *v))).unwrap().root();
+        prop_assert_eq!(t.root(), expected);
+    }
+
+    #[test]
     fn walks_match_the_map(
         map in map_strategy(150),
         a in key_strategy(),
@@ -677,4 +729,29 @@ fn covering_nodes_skip_what_is_given() {
     let n = out.len();
     run(t.covering_nodes(&store, &keys[100], &mut skip, &mut out)).unwrap();
     assert_eq!(out.len(), n, "second call adds nothing");
+}
+
+#[test]
+fn keys_inline_and_on_the_heap() {
+    use super::tree::{Entry, Key};
+    // Inline keys must not make entries much bigger than a heap pointer would.
+    assert!(
+        std::mem::size_of::<Key>() <= 48,
+        "{}",
+        std::mem::size_of::<Key>()
+    );
+    assert!(
+        std::mem::size_of::<Entry>() <= 128,
+        "{}",
+        std::mem::size_of::<Entry>()
+    );
+    for len in [0, 1, 45, 46, 47, 200, 1024] {
+        let key = "k".repeat(len);
+        for k in [Key::from(key.as_str()), Key::from(key.clone())] {
+            assert_eq!(k.as_str(), key);
+            assert_eq!(k.as_bytes(), key.as_bytes());
+            assert_eq!(matches!(k, Key::Inline { .. }), len <= 46);
+        }
+    }
+    assert_eq!(Key::default().as_str(), "");
 }

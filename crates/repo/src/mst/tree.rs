@@ -38,9 +38,69 @@ pub(crate) struct Node {
 }
 
 pub(crate) struct Entry {
-    pub(crate) key: Box<str>,
+    pub(crate) key: Key,
     pub(crate) value: Cid,
     pub(crate) right: Option<Link>,
+}
+
+/// Longest key kept inside its [`Entry`]; longer ones go to the heap.
+const INLINE_KEY: usize = 46;
+
+/// An entry's key. Every search compares the key sought with keys at each node on its path,
+/// so keys are kept inline in the entry when they fit (nearly all real ones do: collection NSID,
+/// `/`, a 13-character TID), sparing a pointer chase and a likely cache miss per comparison.
+pub(crate) enum Key {
+    Inline { len: u8, bytes: [u8; INLINE_KEY] },
+    Heap(Box<str>),
+}
+
+impl Key {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..*len as usize],
+            Key::Heap(key) => key.as_bytes(),
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Key::Inline { .. } => {
+                std::str::from_utf8(self.as_bytes()).expect("made from a whole str")
+            }
+            Key::Heap(key) => key,
+        }
+    }
+}
+
+impl From<&str> for Key {
+    fn from(key: &str) -> Key {
+        if key.len() <= INLINE_KEY {
+            let mut bytes = [0; INLINE_KEY];
+            bytes[..key.len()].copy_from_slice(key.as_bytes());
+            Key::Inline {
+                len: key.len() as u8,
+                bytes,
+            }
+        } else {
+            Key::Heap(key.into())
+        }
+    }
+}
+
+impl From<String> for Key {
+    fn from(key: String) -> Key {
+        if key.len() <= INLINE_KEY {
+            Key::from(key.as_str())
+        } else {
+            Key::Heap(key.into_boxed_str())
+        }
+    }
+}
+
+impl Default for Key {
+    fn default() -> Key {
+        Key::from("")
+    }
 }
 
 impl Link {
@@ -52,9 +112,12 @@ impl Link {
         }
     }
 
-    fn sealed_cid(&self) -> Cid {
-        self.cid()
-            .expect("children are hashed before their parent is encoded")
+    fn sealed_cid(&self) -> &Cid {
+        match self {
+            Link::Stub(cid) => Some(cid),
+            Link::Node(node) => node.cid.as_ref(),
+        }
+        .expect("children are hashed before their parent is encoded")
     }
 }
 
@@ -77,7 +140,7 @@ impl Node {
                 .entries
                 .into_iter()
                 .map(|e| Entry {
-                    key: e.key.into_boxed_str(),
+                    key: Key::from(e.key),
                     value: e.value,
                     right: e.right.map(Link::Stub),
                 })
@@ -106,7 +169,8 @@ impl Node {
 
     /// Where `key` is: `Ok(i)` if entry `i` holds it, `Err(i)` if it falls in child slot `i`.
     pub(crate) fn find(&self, key: &[u8]) -> Result<usize, usize> {
-        self.entries.binary_search_by(|e| e.key.as_bytes().cmp(key))
+        self.entries
+            .binary_search_by(|e| compare_keys(e.key.as_bytes(), key))
     }
 
     /// No entries and no subtree.
@@ -116,23 +180,48 @@ impl Node {
 
     /// The canonical bytes; every loaded child must have been hashed.
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let left = self.left.as_ref().map(Link::sealed_cid);
-        let rights: Vec<Option<Cid>> = self
-            .entries
-            .iter()
-            .map(|e| e.right.as_ref().map(Link::sealed_cid))
-            .collect();
-        let mut out = Vec::with_capacity(8 + self.entries.len() * 96);
-        encode_node(
-            left.as_ref(),
-            self.entries
-                .iter()
-                .zip(&rights)
-                .map(|(e, r)| (&*e.key, &e.value, r.as_ref())),
-            &mut out,
-        );
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
         out
     }
+
+    /// Appends the canonical bytes to `out`; every loaded child must have been hashed.
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        out.reserve(8 + self.entries.len() * 96);
+        encode_node(
+            self.left.as_ref().map(Link::sealed_cid),
+            self.entries.iter().map(|e| {
+                (
+                    e.key.as_bytes(),
+                    &e.value,
+                    e.right.as_ref().map(Link::sealed_cid),
+                )
+            }),
+            out,
+        );
+    }
+}
+
+/// `a.cmp(b)` for keys, inline: eight bytes at a time as big-endian words, which orders them
+/// as bytes do. Keys are short and share long prefixes (`app.bsky.feed.post/3l...`), so this
+/// beats a call to `memcmp` on every step of every search.
+#[inline]
+fn compare_keys(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let n = a.len().min(b.len());
+    let (mut a8, mut b8) = (a[..n].chunks_exact(8), b[..n].chunks_exact(8));
+    for (x, y) in (&mut a8).zip(&mut b8) {
+        let x = u64::from_be_bytes(x.try_into().expect("8 bytes"));
+        let y = u64::from_be_bytes(y.try_into().expect("8 bytes"));
+        if x != y {
+            return x.cmp(&y);
+        }
+    }
+    for (x, y) in a8.remainder().iter().zip(b8.remainder()) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 /// Which nodes an operation on a key may need.
@@ -180,6 +269,11 @@ pub struct Mst {
     pub(crate) root: Link,
     /// CIDs of stored nodes edited or dropped since the last `take_changes`.
     removed: Vec<Cid>,
+    /// How many stubs (unloaded nodes) the tree holds. Loading a node is the only way a stub
+    /// goes or new ones come (its links); edits move stubs around but never make or drop one,
+    /// except on the internal-error paths, where the count can only end up too high. At zero
+    /// the whole tree is in memory and [`Mst::ensure`] has nothing to look for.
+    stubs: usize,
 }
 
 impl Default for Mst {
@@ -203,6 +297,7 @@ impl Mst {
         Mst {
             root: Link::Node(Box::new(Node::empty(0))),
             removed: Vec::new(),
+            stubs: 0,
         }
     }
 
@@ -211,13 +306,17 @@ impl Mst {
         Mst {
             root: Link::Stub(root),
             removed: Vec::new(),
+            stubs: 1,
         }
     }
 
+    /// The tree under `root`, which must be wholly in memory (no stubs).
     pub(crate) fn from_root_node(root: Node) -> Mst {
+        debug_assert_eq!(count_stubs(&root), 0, "from_root_node takes a loaded tree");
         Mst {
             root: Link::Node(Box::new(root)),
             removed: Vec::new(),
+            stubs: 0,
         }
     }
 
@@ -234,7 +333,7 @@ impl Mst {
     pub fn root(&mut self) -> Cid {
         match &mut self.root {
             Link::Stub(cid) => *cid,
-            Link::Node(node) => seal(node),
+            Link::Node(node) => seal(node, &mut Vec::new()),
         }
     }
 
@@ -258,6 +357,7 @@ impl Mst {
     ) -> Result<Option<Cid>, MstError> {
         validate_key(key)?;
         self.ensure(store, key, Reach::Path).await?;
+        // `ensure` just checked that the path is loaded: no second walk.
         self.insert_loaded(key, value)
     }
 
@@ -269,6 +369,7 @@ impl Mst {
     ) -> Result<Option<Cid>, MstError> {
         validate_key(key)?;
         self.ensure(store, key, Reach::Remove).await?;
+        // `ensure` just checked that the reach is loaded: no second walk.
         self.remove_loaded(key.as_bytes())
     }
 
@@ -297,13 +398,21 @@ impl Mst {
         }
     }
 
-    /// Loads, from `store`, every node an operation on `key` with this reach may visit.
+    /// Loads, from `store`, every node an operation on `key` with this reach may visit. When it
+    /// returns `Ok`, nothing in the reach is a stub, which is what [`Mst::check_loaded`] checks.
     pub(crate) async fn ensure<S: BlockStore>(
         &mut self,
         store: &S,
         key: &str,
         reach: Reach,
     ) -> Result<(), MstError> {
+        if self.stubs == 0 {
+            // The whole tree is in memory.
+            return Ok(());
+        }
+        if reach == Reach::Path {
+            return self.ensure_path(store, key.as_bytes()).await;
+        }
         let mut missing = Vec::new();
         loop {
             missing.clear();
@@ -320,9 +429,61 @@ impl Mst {
         }
     }
 
+    /// `ensure` for [`Reach::Path`]: the path holds at most one stub at a time, so load it and
+    /// go on down from there, rather than walk again from the root after each load. Loads the
+    /// same nodes, in the same order, with the same checks.
+    async fn ensure_path<S: BlockStore>(&mut self, store: &S, key: &[u8]) -> Result<(), MstError> {
+        let mut path: Vec<u16> = Vec::new();
+        while let Some(cid) = self.next_stub_on_path(key, &mut path) {
+            let bytes = store.get_many(&[cid]).await?.into_iter().next().flatten();
+            let bytes = bytes.ok_or(MstError::MissingBlock(cid))?;
+            self.install(&path, cid, &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// The first stub on the key's path, if any, at or below the loaded node at `path` (child
+    /// slot indices from the root); on return `path` leads to that stub.
+    fn next_stub_on_path(&self, key: &[u8], path: &mut Vec<u16>) -> Option<Cid> {
+        let mut node: &Node = match &self.root {
+            Link::Stub(cid) => return Some(*cid),
+            Link::Node(node) => node,
+        };
+        for &slot in path.iter() {
+            node = match node.slot(slot as usize) {
+                Some(Link::Node(child)) => child,
+                // `path` was the stub just installed, so this does not happen; look again
+                // from the root.
+                _ => {
+                    path.clear();
+                    return self.next_stub_on_path(key, path);
+                }
+            };
+        }
+        loop {
+            let Err(i) = node.find(key) else {
+                return None;
+            };
+            match node.slot(i) {
+                None => return None,
+                Some(Link::Stub(cid)) => {
+                    path.push(i as u16);
+                    return Some(*cid);
+                }
+                Some(Link::Node(child)) => {
+                    path.push(i as u16);
+                    node = child;
+                }
+            }
+        }
+    }
+
     /// The stubs in the key's reach that are not loaded yet (those reachable through loaded
     /// nodes; loading them may reveal more).
     pub(crate) fn collect_missing(&self, key: &[u8], reach: Reach, out: &mut Vec<Missing>) {
+        if self.stubs == 0 {
+            return;
+        }
         let node = match &self.root {
             Link::Stub(cid) => {
                 out.push(Missing {
@@ -436,10 +597,20 @@ impl Mst {
             return Err(MstError::HashMismatch(cid));
         }
         let data = NodeData::decode(bytes).map_err(|e| e.at(cid))?;
+        let links =
+            data.left.iter().count() + data.entries.iter().filter(|e| e.right.is_some()).count();
         let Some((&last, parents)) = path.split_last() else {
             let height = root_height(&data);
             check_node(&data, cid, height, None, None, true)?;
-            self.root = Link::Node(Box::new(Node::from_data(data, height, cid)));
+            let old = std::mem::replace(
+                &mut self.root,
+                Link::Node(Box::new(Node::from_data(data, height, cid))),
+            );
+            let gone = match &old {
+                Link::Stub(_) => 1,
+                Link::Node(node) => count_stubs(node),
+            };
+            self.stubs = self.stubs + links - gone;
             return Ok(());
         };
 
@@ -491,6 +662,8 @@ impl Mst {
             };
         }
         *parent.slot_mut(last as usize) = Some(Link::Node(Box::new(node)));
+        // One stub replaced by a node whose links are all stubs.
+        self.stubs = self.stubs + links - 1;
         Ok(())
     }
 
@@ -511,9 +684,23 @@ impl Mst {
         }
     }
 
+    /// The stub count kept in `stubs`, counted again (for tests).
+    #[cfg(test)]
+    pub(crate) fn counted_stubs(&self) -> (usize, usize) {
+        let counted = match &self.root {
+            Link::Stub(_) => 1,
+            Link::Node(node) => count_stubs(node),
+        };
+        (self.stubs, counted)
+    }
+
     /// Fails, without changing anything, if a node the operation on `key` may touch is not
-    /// loaded. `ensure` makes this pass; it guards the edit functions below, which assume it.
+    /// loaded. `ensure` returns only once this passes, so the edits that follow it do not walk
+    /// the reach a second time; debug builds check it again before each edit.
     fn check_loaded(&self, key: &[u8], reach: Reach) -> Result<(), MstError> {
+        if self.stubs == 0 {
+            return Ok(());
+        }
         let mut missing = Vec::new();
         self.collect_missing(key, reach, &mut missing);
         match missing.first() {
@@ -522,12 +709,15 @@ impl Mst {
         }
     }
 
-    pub(crate) fn insert_loaded(&mut self, key: &str, value: Cid) -> Result<Option<Cid>, MstError> {
-        self.check_loaded(key.as_bytes(), Reach::Path)?;
+    /// The insert, once the key's path is loaded (`ensure(.., Reach::Path)` or
+    /// [`Mst::check_loaded`] passed, and nothing changed since).
+    fn insert_loaded(&mut self, key: &str, value: Cid) -> Result<Option<Cid>, MstError> {
+        debug_assert!(self.check_loaded(key.as_bytes(), Reach::Path).is_ok());
         let height = key_height(key.as_bytes());
         let removed = &mut self.removed;
-        let Link::Node(root) = &mut self.root else {
-            unreachable!("check_loaded loads the root")
+        let root = match &mut self.root {
+            Link::Node(root) => root,
+            Link::Stub(cid) => return Err(MstError::NotLoaded(*cid)),
         };
         if root.is_empty() {
             touch(root, removed);
@@ -565,12 +755,15 @@ impl Mst {
         Ok(None)
     }
 
-    pub(crate) fn remove_loaded(&mut self, key: &[u8]) -> Result<Option<Cid>, MstError> {
-        self.check_loaded(key, Reach::Remove)?;
+    /// The removal, once its reach is loaded (`ensure(.., Reach::Remove)` or
+    /// [`Mst::check_loaded`] passed, and nothing changed since).
+    fn remove_loaded(&mut self, key: &[u8]) -> Result<Option<Cid>, MstError> {
+        debug_assert!(self.check_loaded(key, Reach::Remove).is_ok());
         let height = key_height(key);
         let removed = &mut self.removed;
-        let Link::Node(root) = &mut self.root else {
-            unreachable!("check_loaded loads the root")
+        let root = match &mut self.root {
+            Link::Node(root) => root,
+            Link::Stub(cid) => return Err(MstError::NotLoaded(*cid)),
         };
         if root.is_empty() || height > root.height {
             return Ok(None);
@@ -585,7 +778,7 @@ impl Mst {
                         *root = child;
                     }
                     Some(Link::Stub(cid)) => {
-                        // Unreachable after check_loaded; restore and report.
+                        // Unreachable after ensure; restore and report.
                         root.left = Some(Link::Stub(cid));
                         return Err(MstError::NotLoaded(cid));
                     }
@@ -687,10 +880,10 @@ fn path_with(path: &[u16], slot: usize) -> Vec<u16> {
 /// Narrows a range (`lo`, `hi`) to child slot `slot` of `node`.
 fn narrow<'a>(node: &'a Node, slot: usize, lo: &mut Option<&'a str>, hi: &mut Option<&'a str>) {
     if slot > 0 {
-        *lo = Some(&node.entries[slot - 1].key);
+        *lo = Some(node.entries[slot - 1].key.as_str());
     }
     if slot < node.entries.len() {
-        *hi = Some(&node.entries[slot].key);
+        *hi = Some(node.entries[slot].key.as_str());
     }
 }
 
@@ -752,6 +945,18 @@ pub(crate) fn check_node(
     Ok(())
 }
 
+/// The stubs in the subtree of a loaded node.
+pub(crate) fn count_stubs(node: &Node) -> usize {
+    std::iter::once(&node.left)
+        .chain(node.entries.iter().map(|e| &e.right))
+        .map(|link| match link {
+            None => 0,
+            Some(Link::Stub(_)) => 1,
+            Some(Link::Node(child)) => count_stubs(child),
+        })
+        .sum()
+}
+
 /// Marks a node edited: forgets its CID, and remembers it as removed if it had been stored.
 fn touch(node: &mut Node, removed: &mut Vec<Cid>) {
     if let Some(cid) = node.cid.take() {
@@ -761,7 +966,7 @@ fn touch(node: &mut Node, removed: &mut Vec<Cid>) {
     }
 }
 
-// An edit only meets stubs if `Reach` missed a node it needs, which `check_loaded` rules out;
+// An edit only meets stubs if `Reach` missed a node it needs, which `ensure` rules out;
 // these report that as an error rather than panic, and the caller drops the half-edited tree.
 fn loaded(link: Link) -> Result<Box<Node>, MstError> {
     match link {
@@ -961,20 +1166,23 @@ fn merge(
     }
 }
 
-/// Hashes every edited node under and including `node`; returns its CID.
-fn seal(node: &mut Node) -> Cid {
+/// Hashes every edited node under and including `node`, encoding each into `buf`; returns its
+/// CID.
+fn seal(node: &mut Node, buf: &mut Vec<u8>) -> Cid {
     if let Some(cid) = node.cid {
         return cid;
     }
     if let Some(Link::Node(child)) = &mut node.left {
-        seal(child);
+        seal(child, buf);
     }
     for entry in &mut node.entries {
         if let Some(Link::Node(child)) = &mut entry.right {
-            seal(child);
+            seal(child, buf);
         }
     }
-    let cid = Cid::for_dag_cbor(&node.encode());
+    buf.clear();
+    node.encode_into(buf);
+    let cid = Cid::for_dag_cbor(buf);
     node.cid = Some(cid);
     node.fresh = true;
     cid

@@ -175,10 +175,10 @@ fn walk_node(
             if outside {
                 return Step::Stop;
             }
-            if !f(&entry.key, entry.value) {
+            if !f(entry.key.as_str(), entry.value) {
                 return Step::Stop;
             }
-            *last = Some(entry.key.to_string());
+            *last = Some(entry.key.as_str().to_string());
         } else {
             let slot = item / 2;
             match node.slot(slot) {
