@@ -79,6 +79,23 @@ async fn xrpc_handler(
         Some("application/vnd.ipld.car") => CAR_BODY_LIMIT,
         _ => JSON_BODY_LIMIT,
     };
+    // Blob and CAR bodies (uploadBlob, importRepo) may be far larger than any JSON body, and
+    // both methods need a session: check it before buffering, so an anonymous client cannot
+    // make the server hold up to the limit in memory (or wait for it) per request.
+    if matches!(route.input, Some(input) if input != "application/json") {
+        let probe = Ctx::new(parts.headers.clone(), None);
+        match state.optional_caller(&probe) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return error_response(&XrpcError::new(
+                    401,
+                    "AuthMissing",
+                    "Authentication Required",
+                ))
+            }
+            Err(e) => return error_response(&e),
+        }
+    }
     let body = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
         Err(_) => {

@@ -32,6 +32,9 @@ pub struct Write {
     pub record: Option<Value>,
     /// `swapRecord`: `Some(None)` means "must not exist", `Some(Some(cid))` "must be at cid".
     pub swap_record: Option<Option<Cid>>,
+    /// putRecord: create or update, whichever the tree holds under the account's lock
+    /// (`action` is then only the caller's guess).
+    pub upsert: bool,
 }
 
 /// What a commit did.
@@ -205,11 +208,14 @@ impl RepoManager {
         let mut ops = Vec::with_capacity(writes.len());
         let mut index_blobs: HashMap<String, Vec<Cid>> = HashMap::new();
         for w in &writes {
-            if let Some(expected) = &w.swap_record {
-                let current = repo
-                    .get_record_cid(&w.collection, &w.rkey)
+            let current = if w.swap_record.is_some() || w.upsert {
+                repo.get_record_cid(&w.collection, &w.rkey)
                     .await
-                    .map_err(repo_error)?;
+                    .map_err(repo_error)?
+            } else {
+                None
+            };
+            if let Some(expected) = &w.swap_record {
                 if current != *expected {
                     return Err(invalid_swap(format!(
                         "Record was at {}",
@@ -219,8 +225,13 @@ impl RepoManager {
                     )));
                 }
             }
+            let action = match (w.upsert, current) {
+                (true, Some(_)) => Action::Update,
+                (true, None) => Action::Create,
+                (false, _) => w.action,
+            };
             let path = format!("{}/{}", w.collection, w.rkey);
-            ops.push(match (w.action, &w.record) {
+            ops.push(match (action, &w.record) {
                 (Action::Create, Some(record)) => WriteOp::create(&w.collection, &w.rkey, record),
                 (Action::Update, Some(record)) => WriteOp::update(&w.collection, &w.rkey, record),
                 (Action::Delete, _) => WriteOp::delete(&w.collection, &w.rkey),

@@ -480,7 +480,7 @@ async fn login_by_handle_email_or_did() {
 
     // Without a token, or with the wrong kind.
     let (status, body) = relay.get("com.atproto.server.getSession", "", None).await;
-    assert_eq!((status, error_of(&body).0), (401, "AuthenticationRequired"));
+    assert_eq!((status, error_of(&body).0), (401, "AuthMissing"));
     let (status, body) = relay
         .get(
             "com.atproto.server.getSession",
@@ -929,4 +929,62 @@ async fn an_unreachable_directory_fails_cleanly_and_keeps_the_handle_free() {
         .unwrap()
         .is_none());
     assert!(relay.events().await.is_empty());
+}
+
+/// A failed login takes as long for an unknown identifier as for a real account, whether that
+/// account has app passwords or no password at all: otherwise the time of a wrong guess tells
+/// which emails are registered here. Compared as the fastest of interleaved attempts (load on
+/// the machine only ever adds time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_take_the_same_time_for_unknown_and_known_identifiers() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    let (status, body) = relay
+        .post(
+            "com.atproto.server.createAppPassword",
+            &json!({ "name": "phone" }),
+            Some(&alice.access_jwt),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // An account without a password (createAccount allows it).
+    let handle = relay.new_handle("nopw");
+    let nopw_email = format!("{}@example.com", handle.trim_end_matches(".test"));
+    let (status, body) = relay
+        .post(
+            "com.atproto.server.createAccount",
+            &json!({ "handle": handle, "email": nopw_email }),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let identifiers = [
+        alice.email.as_str(),
+        nopw_email.as_str(),
+        "nobody-here@example.com",
+    ];
+    let mut times: Vec<Vec<std::time::Duration>> = vec![Vec::new(); identifiers.len()];
+    for _ in 0..11 {
+        for (i, identifier) in identifiers.iter().enumerate() {
+            let started = std::time::Instant::now();
+            let (status, body) = relay.login(identifier, "not the password").await;
+            times[i].push(started.elapsed());
+            assert_eq!(status, 401, "{identifier}: {body}");
+        }
+    }
+    let fastest: Vec<f64> = times
+        .iter()
+        .map(|t| t.iter().min().expect("attempts").as_secs_f64())
+        .collect();
+    let unknown = fastest[2];
+    for (identifier, time) in identifiers.iter().zip(&fastest).take(2) {
+        let ratio = time / unknown;
+        assert!(
+            (0.6..1.5).contains(&ratio),
+            "{identifier}: {time:.4}s against {unknown:.4}s for an unknown identifier"
+        );
+    }
 }

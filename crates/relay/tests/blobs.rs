@@ -374,3 +374,70 @@ async fn list_missing_blobs_of_a_complete_account_is_empty() {
         .await;
     assert_eq!((status, body["error"].as_str()), (401, Some("AuthMissing")));
 }
+
+/// Sends a POST whose headers announce `length` bytes but only a few of them, and returns the
+/// first line of whatever the relay answers within three seconds (`None` if it waits for the
+/// rest of the body).
+async fn answer_to_a_partial_body(
+    relay: &TestRelay,
+    nsid: &str,
+    content_type: &str,
+    auth: Option<&str>,
+    length: u64,
+) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", relay.port))
+        .await
+        .unwrap();
+    let auth = auth
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "POST /xrpc/{nsid} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\n\
+         {auth}Content-Length: {length}\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&[0u8; 1000]).await.unwrap();
+    let mut buf = vec![0u8; 256];
+    match tokio::time::timeout(std::time::Duration::from_secs(3), socket.read(&mut buf)).await {
+        Ok(Ok(n)) if n > 0 => Some(
+            String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}
+
+/// The large-body methods (blobs, CAR imports) refuse a request without a valid session before
+/// reading its body: an anonymous client must not make the relay buffer (or wait for) up to the
+/// upload limit — a gigabyte for importRepo.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_bodies_are_not_read_without_a_session() {
+    // No PLC directory is needed: nothing here makes an account.
+    let relay = TestRelay::start_with_plc("http://localhost:9", &[]).await;
+    for (nsid, content_type, length, auth) in [
+        (
+            "com.atproto.repo.importRepo",
+            "application/vnd.ipld.car",
+            1_000_000_000,
+            None,
+        ),
+        ("com.atproto.repo.uploadBlob", "image/png", 4_000_000, None),
+        (
+            "com.atproto.repo.uploadBlob",
+            "image/png",
+            4_000_000,
+            Some("Bearer not-a-token"),
+        ),
+    ] {
+        let answer = answer_to_a_partial_body(&relay, nsid, content_type, auth, length).await;
+        let status = answer.as_deref().and_then(|l| l.split(' ').nth(1));
+        assert!(
+            matches!(status, Some("400" | "401")),
+            "{nsid} ({auth:?}) answered {answer:?}"
+        );
+    }
+}

@@ -448,3 +448,41 @@ async fn crawlers_are_asked_to_crawl_at_start() {
     );
     task.abort();
 }
+
+/// A did:web naming a literal address must not make the relay connect there outside dev mode:
+/// such a URL never goes through the guarded DNS resolver (SSRF through resolveDid, which
+/// anyone may call). The listener counts connection attempts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn did_web_documents_are_not_fetched_from_private_addresses() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    // 2130706433 is 127.0.0.1 written as one number, which URL parsing accepts.
+    let dids = [
+        format!("did:web:127.0.0.1%3A{port}"),
+        format!("did:web:2130706433%3A{port}"),
+    ];
+
+    let guarded = relay::resolver::HandleResolver::new(Vec::new(), false).unwrap();
+    for did in &dids {
+        assert!(guarded.did_web_document(did).await.is_err(), "{did}");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(connections.load(Ordering::SeqCst), 0, "no connection made");
+
+    // The same lookups in dev mode do connect (so the count above means something).
+    let open = relay::resolver::HandleResolver::new(Vec::new(), true).unwrap();
+    for did in &dids {
+        let _ = open.did_web_document(did).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(connections.load(Ordering::SeqCst) >= 2);
+}

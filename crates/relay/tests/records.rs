@@ -913,3 +913,72 @@ async fn preferences_round_trip() {
         .iter()
         .any(|p| p["$type"] == "app.bsky.actor.defs#savedFeedsPrefV2"));
 }
+
+/// putRecord creates or updates, whichever the repo holds when its commit is built: calls that
+/// race on the same key all succeed (none fails with "Record already exists" because another
+/// created the key after it looked), and the firehose names one create, then updates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_put_records_on_one_key_all_succeed() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    let rkey = tid(42);
+    let bodies: Vec<Json> = (0..8)
+        .map(|i| json!({"repo": alice.did, "collection": POST, "rkey": rkey, "record": post(&format!("v{i}"))}))
+        .collect();
+    let puts = bodies
+        .iter()
+        .map(|body| relay.post("com.atproto.repo.putRecord", body, Some(&alice.access_jwt)));
+    let answers = futures_util::future::join_all(puts).await;
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+    }
+    let (status, body) = get_record(&relay, &alice.did, POST, &rkey).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(answers.iter().any(|(_, a)| a["cid"] == body["cid"]));
+
+    let path = format!("{POST}/{rkey}");
+    let actions: Vec<String> = relay
+        .events_for(&alice.did)
+        .await
+        .into_iter()
+        .filter(|(_, kind, _)| kind == "#commit")
+        .flat_map(|(_, _, body)| body["ops"].as_array().cloned().unwrap_or_default())
+        .filter(|op| op["path"] == path.as_str())
+        .map(|op| op["action"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(actions.first().map(String::as_str), Some("create"));
+    assert!(actions[1..].iter().all(|a| a == "update"), "{actions:?}");
+}
+
+/// Deleting a record that is already gone is a no-op, also when the other delete won a race:
+/// concurrent deleteRecords of one record all succeed, and exactly one of them commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_deletes_of_one_record_all_succeed() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    let created = create_post(&relay, &alice, "short-lived").await;
+    let rkey = rkey_of(created["uri"].as_str().unwrap());
+    let body = json!({"repo": alice.did, "collection": POST, "rkey": rkey});
+    let deletes = (0..6).map(|_| {
+        relay.post(
+            "com.atproto.repo.deleteRecord",
+            &body,
+            Some(&alice.access_jwt),
+        )
+    });
+    let answers = futures_util::future::join_all(deletes).await;
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+    }
+    let commits = answers
+        .iter()
+        .filter(|(_, body)| body.get("commit").is_some())
+        .count();
+    assert_eq!(commits, 1, "{answers:?}");
+    let (status, body) = get_record(&relay, &alice.did, POST, &rkey).await;
+    assert_error(status, &body, 400, "RecordNotFound");
+}

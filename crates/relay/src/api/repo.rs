@@ -86,7 +86,7 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
             .get_record(&did, collection, rkey)
             .await
             .map_err(store_error)?;
-        let prepared = self
+        let mut prepared = self
             .prepare_record_write(
                 &did,
                 RecordWrite {
@@ -104,6 +104,9 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
                 },
             )
             .await?;
+        // Whether this creates or updates is settled under the account's lock: a concurrent
+        // putRecord or delete of the same key may land before this commit.
+        prepared.write.upsert = true;
         let (uri, cid, status) = (
             prepared.uri.clone(),
             prepared.cid,
@@ -154,7 +157,25 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
             return Ok(ar::delete_record::OutputData { commit: None }.into());
         }
         let write = records::prepare_delete(&did, collection, rkey, swap_record.map(Some));
-        let commit = self.commit(&ctx, &did, vec![write], swap_commit).await?;
+        let commit = match self.commit(&ctx, &did, vec![write], swap_commit).await {
+            Ok(commit) => commit,
+            // A concurrent delete got there first (the check above ran outside the account's
+            // lock): the record is gone, so this is the no-op above after all.
+            Err(e) if e.status < 500 => {
+                let gone = self
+                    .store
+                    .get_record(&did, collection, rkey)
+                    .await
+                    .map_err(store_error)?
+                    .is_none();
+                if !gone {
+                    return Err(e);
+                }
+                self.set_current_rev(&ctx, &did).await?;
+                return Ok(ar::delete_record::OutputData { commit: None }.into());
+            }
+            Err(e) => return Err(e),
+        };
         Ok(ar::delete_record::OutputData {
             commit: Some(commit_meta(&commit)?),
         }
@@ -398,7 +419,9 @@ impl AppState {
         writes: Vec<PreparedWrite>,
         swap_commit: Option<Cid>,
     ) -> Result<CommitOutcome, XrpcError> {
-        let may_free_blobs = writes.iter().any(|w| w.write.action != Action::Create);
+        let may_free_blobs = writes
+            .iter()
+            .any(|w| w.write.action != Action::Create || w.write.upsert);
         let writes = writes.into_iter().map(|w| w.write).collect();
         let outcome = self.repos.write(did, writes, swap_commit, true).await?;
         ctx.set_repo_rev(&outcome.rev);

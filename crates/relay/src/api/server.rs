@@ -240,12 +240,11 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
             ));
         }
         let Some(account) = self.login_account(&input.identifier).await? else {
-            // Spend the time a real check takes, so unknown identifiers cannot be told apart.
+            // Do the work a failed check of a real account does (the password, then the app
+            // passwords), so unknown identifiers cannot be told apart by the time it takes.
+            let _ = verify_blocking(input.password.clone(), None).await;
             let password = input.password;
-            let _ = tokio::task::spawn_blocking(move || {
-                auth::verify_password(&password, dummy_password_hash())
-            })
-            .await;
+            let _ = tokio::task::spawn_blocking(move || app_password_hash("", &password)).await;
             return Err(invalid_login());
         };
         let soft_deleted = matches!(
@@ -754,9 +753,8 @@ impl AppState {
             .list_app_passwords(did)
             .await
             .map_err(store_error)?;
-        if stored.is_empty() {
-            return Ok(None);
-        }
+        // Hashed even when there are none: how long a failed login takes must not tell which
+        // accounts exist or have app passwords.
         let hash = {
             let (did, password) = (did.to_owned(), password.to_owned());
             tokio::task::spawn_blocking(move || app_password_hash(&did, &password))
@@ -1058,12 +1056,16 @@ async fn hash_blocking(password: String) -> Result<String, XrpcError> {
 }
 
 async fn verify_blocking(password: String, hash: Option<String>) -> Result<bool, XrpcError> {
-    let Some(hash) = hash else {
-        return Ok(false);
-    };
-    tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .map_err(|_| XrpcError::internal("password check failed"))
+    tokio::task::spawn_blocking(move || match hash {
+        Some(hash) => auth::verify_password(&password, &hash),
+        // No password: fail in the time a check takes.
+        None => {
+            auth::verify_password(&password, dummy_password_hash());
+            false
+        }
+    })
+    .await
+    .map_err(|_| XrpcError::internal("password check failed"))
 }
 
 /// A hash of a random password, checked against for unknown identifiers.

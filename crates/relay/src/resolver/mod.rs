@@ -199,6 +199,17 @@ impl HandleResolver {
             "https"
         };
         let url = format!("{scheme}://{host}/.well-known/did.json");
+        // A literal address (`did:web:10.0.0.1`, or `2130706433`, which URL parsing reads as
+        // 127.0.0.1) is connected to directly, never through the guarded resolver: check it
+        // here, on the parsed URL, as the redirect policy does.
+        if !self.allow_private {
+            let parsed = reqwest::Url::parse(&url).map_err(|e| format!("{url}: {e}"))?;
+            if let Some(ip) = parsed.host_str().and_then(literal_ip) {
+                if !is_public(ip) {
+                    return Err(format!("{url}: {ip} is not a public address"));
+                }
+            }
+        }
         let mut response = self
             .http
             .get(&url)
