@@ -581,3 +581,41 @@ async fn an_outdated_cursor_gets_an_info_frame_then_the_window() {
     let window = read_until(&mut ws, recent).await;
     assert_eq!(window.len(), 1);
 }
+
+/// The event log is trimmed to the backfill window: events inside it stay, older ones go, and
+/// the seq keeps counting up.
+#[tokio::test]
+async fn the_event_log_is_pruned_to_the_backfill_window() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    create_post(&relay, &alice, "kept").await;
+    let before = relay.events().await;
+    assert!(before.len() >= 4, "{before:?}");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+
+    // now: everything is inside the window
+    let pruned = relay::firehose::prune_old_events(&relay.state, now_ms)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 0);
+    assert_eq!(relay.events().await.len(), before.len());
+
+    // a window later: all of it is outside
+    let window = relay.state.config.repo_backfill_limit_ms as i64;
+    let pruned = relay::firehose::prune_old_events(&relay.state, now_ms + window + 1_000)
+        .await
+        .unwrap();
+    assert_eq!(pruned as usize, before.len());
+    assert!(relay.events().await.is_empty());
+
+    // new events still get higher seqs than anything pruned
+    create_post(&relay, &alice, "after").await;
+    let after = relay.events().await;
+    assert!(!after.is_empty());
+    assert!(after[0].0 > before.last().unwrap().0);
+}
