@@ -408,6 +408,40 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// How often the event log is trimmed to the backfill window.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
+/// Drops events older than the backfill window (`PDS_REPO_BACKFILL_LIMIT_MS`, default 72 h) from
+/// the log; a cursor older than that gets `OutdatedCursor` and the window, so nothing a consumer
+/// may still ask for is removed. Returns how many events went.
+pub async fn prune_old_events(state: &AppState, now_ms: i64) -> Result<u64, store::StoreError> {
+    let window = i64::try_from(state.config.repo_backfill_limit_ms).unwrap_or(i64::MAX);
+    state
+        .store
+        .prune_events(now_ms.saturating_sub(window))
+        .await
+}
+
+/// Trims the event log every few minutes, so the disk it takes stays bounded.
+pub fn spawn_pruner(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(PRUNE_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            match prune_old_events(&state, now_ms).await {
+                Ok(0) => {}
+                Ok(n) => println!("firehose: pruned {n} events older than the backfill window"),
+                Err(e) => eprintln!("firehose: pruning the event log failed (retrying later): {e}"),
+            }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,38 +478,4 @@ mod tests {
             Some(&Value::String("OutdatedCursor".into()))
         );
     }
-}
-
-/// How often the event log is trimmed to the backfill window.
-const PRUNE_INTERVAL: Duration = Duration::from_secs(10 * 60);
-
-/// Drops events older than the backfill window (`PDS_REPO_BACKFILL_LIMIT_MS`, default 72 h) from
-/// the log; a cursor older than that gets `OutdatedCursor` and the window, so nothing a consumer
-/// may still ask for is removed. Returns how many events went.
-pub async fn prune_old_events(state: &AppState, now_ms: i64) -> Result<u64, store::StoreError> {
-    let window = i64::try_from(state.config.repo_backfill_limit_ms).unwrap_or(i64::MAX);
-    state
-        .store
-        .prune_events(now_ms.saturating_sub(window))
-        .await
-}
-
-/// Trims the event log every few minutes, so the disk it takes stays bounded.
-pub fn spawn_pruner(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(PRUNE_INTERVAL);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let now_ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0);
-            match prune_old_events(&state, now_ms).await {
-                Ok(0) => {}
-                Ok(n) => println!("firehose: pruned {n} events older than the backfill window"),
-                Err(e) => eprintln!("firehose: pruning the event log failed (retrying later): {e}"),
-            }
-        }
-    })
 }
