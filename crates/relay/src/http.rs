@@ -33,7 +33,41 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/", get(root))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(cors))
         .with_state(state)
+}
+
+/// CORS as the reference PDS answers it: any origin, preflights (`OPTIONS` on any path) get 204
+/// with the methods and the requested headers allowed for a day. Browser clients (the Bluesky
+/// web app) need this to talk to the PDS at all.
+async fn cors(request: Request, next: axum::middleware::Next) -> Response {
+    if request.method() == Method::OPTIONS {
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        let requested = request
+            .headers()
+            .get("access-control-request-headers")
+            .cloned();
+        let headers = response.headers_mut();
+        headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+        headers.insert(
+            "access-control-allow-methods",
+            HeaderValue::from_static("GET,HEAD,PUT,PATCH,POST,DELETE"),
+        );
+        if let Some(requested) = requested {
+            headers.insert("access-control-allow-headers", requested);
+            headers.insert(
+                "vary",
+                HeaderValue::from_static("Access-Control-Request-Headers"),
+            );
+        }
+        headers.insert("access-control-max-age", HeaderValue::from_static("86400"));
+        return response;
+    }
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    response
 }
 
 async fn health() -> Json<serde_json::Value> {

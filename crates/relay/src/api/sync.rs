@@ -189,6 +189,13 @@ impl xrpc::com::atproto::sync::ComAtprotoSyncHandler<Ctx> for AppState {
         params: list_repos::Params,
     ) -> Result<list_repos::Output, XrpcError> {
         let limit = params.limit.clamp(1, 1000) as usize;
+        // The cursor is the last DID of the previous page; anything else is a client bug the
+        // reference reports rather than answering an empty page.
+        if let Some(cursor) = params.cursor.as_deref() {
+            if syntax::validate_did(cursor).is_err() {
+                return Err(XrpcError::invalid_request("Malformed cursor"));
+            }
+        }
         // One more than asked tells whether another page follows.
         let rows = self
             .store
