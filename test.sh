@@ -61,5 +61,8 @@ if [ -z "${FAST:-}" ]; then
   fuzz/smoke.sh
 fi
 
+step "end-to-end: the official clients (@atproto/api, @atproto/repo, Python atproto) against the relay"
+e2e/run.sh
+
 step "L1 conformance: the official vectors"
 cargo run --quiet --locked -p vectors --bin l1
