@@ -988,3 +988,271 @@ async fn failed_logins_take_the_same_time_for_unknown_and_known_identifiers() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// com.atproto.server.getServiceAuth
+// ---------------------------------------------------------------------------------------------
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Checks a service-auth token's header and signature against the account's key as published
+/// on the PLC directory, and returns its claims.
+async fn verified_service_claims(relay: &TestRelay, did: &str, token: &str) -> Json {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "{token}");
+    let decode = |part: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .expect("unpadded base64url")
+    };
+    let header: Json = serde_json::from_slice(&decode(parts[0])).expect("JSON header");
+    let key = relay.signing_key(did).await;
+    assert_eq!(
+        header,
+        json!({ "typ": "JWT", "alg": key.algorithm().jwt_alg() })
+    );
+    let signature = decode(parts[2]);
+    assert_eq!(signature.len(), 64, "a compact r||s signature");
+    let signed = format!("{}.{}", parts[0], parts[1]);
+    key.verify(signed.as_bytes(), &signature)
+        .expect("the token is signed with the account's repo key");
+    jwt_claims(token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_auth_tokens_are_signed_with_the_repo_key() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    let token = Some(alice.access_jwt.as_str());
+
+    // Bound to a method and a service of a did:web, default expiry.
+    let before = now_secs();
+    let (status, body) = relay
+        .get(
+            "com.atproto.server.getServiceAuth",
+            "aud=did:web:api.bsky.app%23bsky_appview&lxm=app.bsky.feed.getTimeline",
+            token,
+        )
+        .await;
+    let after = now_secs();
+    assert_eq!(status, 200, "{body}");
+    let claims = verified_service_claims(&relay, &alice.did, body["token"].as_str().unwrap()).await;
+    let keys: Vec<&str> = claims
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys.len(), 6, "{claims}");
+    assert_eq!(claims["iss"], alice.did.as_str());
+    assert_eq!(claims["aud"], "did:web:api.bsky.app#bsky_appview");
+    assert_eq!(claims["lxm"], "app.bsky.feed.getTimeline");
+    let iat = claims["iat"].as_i64().unwrap();
+    assert!((before..=after).contains(&iat), "{claims}");
+    assert_eq!(claims["exp"].as_i64().unwrap(), iat + 60, "{claims}");
+    let jti = claims["jti"].as_str().unwrap();
+    assert_eq!(jti.len(), 32, "{jti}");
+    assert!(jti
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+
+    // Method-less, to a did:plc, with an explicit expiry within the minute.
+    let exp = now_secs() + 30;
+    let (status, body) = relay
+        .get(
+            "com.atproto.server.getServiceAuth",
+            &format!("aud={}&exp={exp}", alice.did),
+            token,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let claims = verified_service_claims(&relay, &alice.did, body["token"].as_str().unwrap()).await;
+    assert!(claims.get("lxm").is_none(), "{claims}");
+    assert_eq!(claims["aud"], alice.did.as_str());
+    assert_eq!(claims["exp"], exp);
+
+    // With a method, up to an hour ahead; tokens differ by their jti.
+    let exp = now_secs() + 30 * 60;
+    let query = format!("aud=did:web:api.bsky.app&lxm=com.atproto.repo.uploadBlob&exp={exp}");
+    let (status, first) = relay
+        .get("com.atproto.server.getServiceAuth", &query, token)
+        .await;
+    assert_eq!(status, 200, "{first}");
+    let (_, second) = relay
+        .get("com.atproto.server.getServiceAuth", &query, token)
+        .await;
+    let first = verified_service_claims(&relay, &alice.did, first["token"].as_str().unwrap()).await;
+    let second = jwt_claims(second["token"].as_str().unwrap());
+    assert_eq!(first["exp"], exp);
+    assert_ne!(first["jti"], second["jti"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_auth_refuses_bad_requests() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    let full = alice.access_jwt.clone();
+    let get = |query: String, token: Option<String>| {
+        let relay = &relay;
+        async move {
+            relay
+                .get(
+                    "com.atproto.server.getServiceAuth",
+                    &query,
+                    token.as_deref(),
+                )
+                .await
+        }
+    };
+    let aud = "aud=did:web:api.bsky.app";
+
+    // No session.
+    let (status, body) = get(aud.to_owned(), None).await;
+    assert_eq!((status, error_of(&body).0), (401, "AuthMissing"), "{body}");
+
+    // Expiries.
+    let cases = [
+        (
+            format!("{aud}&exp={}", now_secs() - 10),
+            "expiration is in past",
+        ),
+        (
+            format!("{aud}&lxm=app.bsky.feed.getTimeline&exp={}", now_secs() + 2 * 3600),
+            "cannot request a token with an expiration more than an hour in the future",
+        ),
+        (
+            format!("{aud}&exp={}", now_secs() + 300),
+            "cannot request a method-less token with an expiration more than a minute in the future",
+        ),
+    ];
+    for (query, message) in cases {
+        let (status, body) = get(query.clone(), Some(full.clone())).await;
+        assert_eq!(
+            (status, error_of(&body)),
+            (400, ("BadExpiration", message)),
+            "{query}: {body}"
+        );
+    }
+    let (status, body) = get(
+        format!(
+            "{aud}&lxm=app.bsky.feed.getTimeline&exp={}",
+            now_secs() + 300
+        ),
+        Some(full.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "a method-bound token may live longer: {body}");
+
+    // The audience must be an atproto DID, or a DID and a service id.
+    for bad in [
+        "aud=not-a-did",
+        "aud=did:example:123",
+        "aud=did:web:example.com:path",
+        "aud=did:web:example.com%253A8080",
+        "aud=did:plc:short",
+        "aud=did:web:api.bsky.app%23",
+    ] {
+        let (status, body) = get(bad.to_owned(), Some(full.clone())).await;
+        assert_eq!(
+            (status, error_of(&body)),
+            (
+                400,
+                (
+                    "InvalidRequest",
+                    "aud must be a valid atproto DID or did#serviceId reference"
+                )
+            ),
+            "{bad}: {body}"
+        );
+    }
+    let (status, body) = get(
+        "aud=did:web:localhost%253A2583".to_owned(),
+        Some(full.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "localhost may have a port: {body}");
+
+    // Protected methods, for any session.
+    let (status, body) = get(
+        format!("{aud}&lxm=com.atproto.server.createAppPassword"),
+        Some(full.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (
+            400,
+            (
+                "InvalidRequest",
+                "cannot request a service auth token for the following protected method: \
+                 com.atproto.server.createAppPassword"
+            )
+        ),
+        "{body}"
+    );
+
+    // App passwords: privileged methods need a privileged one; protected ones stay refused.
+    let mut sessions = Vec::new();
+    for (name, privileged) in [("plain", false), ("chat", true)] {
+        let (status, body) = relay
+            .post(
+                "com.atproto.server.createAppPassword",
+                &json!({ "name": name, "privileged": privileged }),
+                Some(&full),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = relay
+            .login(&alice.handle, body["password"].as_str().unwrap())
+            .await;
+        assert_eq!(status, 200, "{body}");
+        sessions.push(body["accessJwt"].as_str().unwrap().to_owned());
+    }
+    let (plain, privileged) = (sessions[0].clone(), sessions[1].clone());
+    let chat = "aud=did:web:api.bsky.chat%23bsky_chat&lxm=chat.bsky.convo.getConvo".to_owned();
+    let (status, body) = get(chat.clone(), Some(plain.clone())).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (
+            400,
+            (
+                "InvalidRequest",
+                "insufficient access to request a service auth token for the following method: \
+                 chat.bsky.convo.getConvo"
+            )
+        ),
+        "{body}"
+    );
+    let (status, body) = get(chat.clone(), Some(privileged.clone())).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get(chat, Some(full.clone())).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get(
+        format!("{aud}&lxm=app.bsky.feed.getTimeline"),
+        Some(plain.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    for token in [plain, privileged] {
+        let (status, body) = get(
+            format!("{aud}&lxm=com.atproto.identity.updateHandle"),
+            Some(token),
+        )
+        .await;
+        assert_eq!(
+            (status, error_of(&body).0),
+            (400, "InvalidRequest"),
+            "{body}"
+        );
+        assert!(error_of(&body).1.contains("protected method"), "{body}");
+    }
+}

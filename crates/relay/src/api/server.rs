@@ -14,7 +14,7 @@ use xrpc::atrium_api::types::Unknown;
 use xrpc::com::atproto::server::{
     check_account_status, create_account, create_app_password, create_invite_code,
     create_invite_codes, create_session, deactivate_account, describe_server,
-    get_account_invite_codes, get_session, list_app_passwords, refresh_session,
+    get_account_invite_codes, get_service_auth, get_session, list_app_passwords, refresh_session,
     revoke_app_password,
 };
 use xrpc::XrpcError;
@@ -677,6 +677,209 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
             },
         ))
     }
+
+    async fn get_service_auth(
+        &self,
+        ctx: Ctx,
+        params: get_service_auth::Params,
+    ) -> Result<get_service_auth::Output, XrpcError> {
+        let caller = self.caller(&ctx, Access::Standard).await?;
+        let get_service_auth::Params { aud, exp, lxm } = params;
+        if !is_atproto_audience(&aud) {
+            return Err(XrpcError::invalid_request(
+                "aud must be a valid atproto DID or did#serviceId reference",
+            ));
+        }
+        if let Some(lxm) = &lxm {
+            if caller.scope == Scope::AppPass && lxm_in(PRIVILEGED_METHODS, lxm) {
+                return Err(XrpcError::invalid_request(format!(
+                    "insufficient access to request a service auth token for the following method: {lxm}"
+                )));
+            }
+        }
+        let now = auth::now_secs();
+        // Like the reference, `exp=0` counts as absent for the bounds (but is still used).
+        if let Some(exp) = exp.filter(|e| *e != 0) {
+            let bad = |msg: &str| XrpcError::new(400, "BadExpiration", msg);
+            // Compared in milliseconds, as the reference does.
+            let diff = exp.saturating_mul(1000).saturating_sub(now_millis());
+            if diff < 0 {
+                return Err(bad("expiration is in past"));
+            } else if diff > SERVICE_AUTH_MAX_SECS * 1000 {
+                return Err(bad(
+                    "cannot request a token with an expiration more than an hour in the future",
+                ));
+            } else if lxm.is_none() && diff > SERVICE_AUTH_DEFAULT_SECS * 1000 {
+                return Err(bad(
+                    "cannot request a method-less token with an expiration more than a minute in the future",
+                ));
+            }
+        }
+        if let Some(lxm) = &lxm {
+            if lxm_in(PROTECTED_METHODS, lxm) {
+                return Err(XrpcError::invalid_request(format!(
+                    "cannot request a service auth token for the following protected method: {lxm}"
+                )));
+            }
+        }
+        let key = self.repos.signing_key(&caller.did).await?;
+        let token = service_jwt(
+            &key,
+            &ServiceClaims {
+                iat: now,
+                iss: &caller.did,
+                aud: &aud,
+                exp: exp.unwrap_or(now + SERVICE_AUTH_DEFAULT_SECS),
+                lxm: lxm.as_deref(),
+                jti: &random_hex(16),
+            },
+        );
+        Ok(get_service_auth::Output::from(
+            xrpc::atrium_api::com::atproto::server::get_service_auth::OutputData { token },
+        ))
+    }
+}
+
+/// Service-auth tokens: default lifetime (and the longest for a method-less token), and the
+/// longest any token may be requested for.
+const SERVICE_AUTH_DEFAULT_SECS: i64 = 60;
+const SERVICE_AUTH_MAX_SECS: i64 = 60 * 60;
+
+/// Methods a service-auth token may be bound to only by full sessions and privileged app
+/// passwords (the reference's list: DMs, and account creation for migrations).
+const PRIVILEGED_METHODS: &[&str] = &[
+    "chat.bsky.actor.deleteAccount",
+    "chat.bsky.actor.exportAccountData",
+    "chat.bsky.convo.deleteMessageForSelf",
+    "chat.bsky.convo.getConvo",
+    "chat.bsky.convo.getConvoForMembers",
+    "chat.bsky.convo.getLog",
+    "chat.bsky.convo.getMessages",
+    "chat.bsky.convo.leaveConvo",
+    "chat.bsky.convo.listConvos",
+    "chat.bsky.convo.muteConvo",
+    "chat.bsky.convo.sendMessage",
+    "chat.bsky.convo.sendMessageBatch",
+    "chat.bsky.convo.unmuteConvo",
+    "chat.bsky.convo.updateRead",
+    "com.atproto.server.createAccount",
+];
+
+/// Account-management methods no service-auth token may be bound to (the reference's list).
+const PROTECTED_METHODS: &[&str] = &[
+    "com.atproto.admin.sendEmail",
+    "com.atproto.identity.requestPlcOperationSignature",
+    "com.atproto.identity.signPlcOperation",
+    "com.atproto.identity.updateHandle",
+    "com.atproto.server.activateAccount",
+    "com.atproto.server.confirmEmail",
+    "com.atproto.server.createAppPassword",
+    "com.atproto.server.deactivateAccount",
+    "com.atproto.server.getAccountInviteCodes",
+    "com.atproto.server.getSession",
+    "com.atproto.server.listAppPasswords",
+    "com.atproto.server.requestAccountDelete",
+    "com.atproto.server.requestEmailConfirmation",
+    "com.atproto.server.requestEmailUpdate",
+    "com.atproto.server.revokeAppPassword",
+    "com.atproto.server.updateEmail",
+];
+
+/// Whether `lxm` is in `list`, ignoring case (as the reference compares them).
+fn lxm_in(list: &[&str], lxm: &str) -> bool {
+    list.iter().any(|m| m.eq_ignore_ascii_case(lxm))
+}
+
+/// Whether `aud` is an atproto DID (`did:plc`, or `did:web` without path or, except for
+/// localhost, port), optionally followed by a `#fragment` naming a service.
+fn is_atproto_audience(aud: &str) -> bool {
+    let (did, fragment) = match aud.split_once('#') {
+        Some((did, fragment)) => (did, Some(fragment)),
+        None => (aud, None),
+    };
+    if let Some(fragment) = fragment {
+        if fragment.is_empty() || !is_uri_fragment(fragment) {
+            return false;
+        }
+    }
+    if let Some(id) = did.strip_prefix("did:plc:") {
+        return id.len() == 24 && id.bytes().all(|b| matches!(b, b'a'..=b'z' | b'2'..=b'7'));
+    }
+    let Some(host) = did.strip_prefix("did:web:") else {
+        return false;
+    };
+    if syntax::validate_did(did).is_err() || host.is_empty() || host.contains(':') {
+        return false;
+    }
+    let localhost = host == "localhost" || host.starts_with("localhost%3A");
+    localhost || !host.contains("%3A")
+}
+
+/// RFC 3986 `fragment` characters: pchar, `/` and `?`, with `%` escapes of two hex digits.
+fn is_uri_fragment(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                if !(i + 2 < b.len()
+                    && b[i + 1].is_ascii_hexdigit()
+                    && b[i + 2].is_ascii_hexdigit())
+                {
+                    return false;
+                }
+                i += 3;
+                continue;
+            }
+            c if c.is_ascii_alphanumeric() => {}
+            b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+'
+            | b',' | b';' | b'=' | b':' | b'@' | b'/' | b'?' => {}
+            _ => return false,
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The payload of an inter-service auth token, in the reference's key order.
+#[derive(serde::Serialize)]
+struct ServiceClaims<'a> {
+    iat: i64,
+    iss: &'a str,
+    aud: &'a str,
+    exp: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lxm: Option<&'a str>,
+    jti: &'a str,
+}
+
+/// An inter-service auth JWT signed with the account's repo key: ES256 (P-256) or ES256K
+/// (K-256), the signature being the 64-byte low-S `r||s` over SHA-256 of the signing input.
+fn service_jwt(key: &Keypair, claims: &ServiceClaims<'_>) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let header = serde_json::json!({ "typ": "JWT", "alg": key.algorithm().jwt_alg() });
+    let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).expect("json"));
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).expect("json")));
+    let signature = key.sign(token.as_bytes());
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    token
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// `bytes` random bytes as lower-case hex.
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the OS random source is available");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What session responses (createSession, getSession, refreshSession) say about the account.
