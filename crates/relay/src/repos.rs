@@ -3,10 +3,21 @@
 //! Writes to one account are serialised by that account's lock (so no update is lost); writes
 //! to different accounts run in parallel. Each account's `Repo` (with the MST nodes it has
 //! loaded) stays cached between writes, so a write touches only the O(log n) nodes on its path.
-//! A commit is built and signed in memory, then persisted with one `Store::apply_commit`
-//! (blocks, record index, blob references, head and the `#commit` event, atomically and
-//! durably); only then is the write acknowledged. If anything fails after the tree changed in
-//! memory, the cached repo is dropped and reloaded from the store on the next write.
+//!
+//! Commits are pipelined: under the lock a commit is built and signed in memory and queued
+//! with `Store::submit_commit` (blocks, record index, blob references, head and the `#commit`
+//! event, applied atomically); the lock is then released and the write waits, without it, for
+//! its commit to be durable; only then is it acknowledged. So the next commit of the account
+//! is built on the in-memory head while the previous one waits for the fsync, and the store's
+//! writer applies them in queue order (one group commit can carry several of them). Every other
+//! store write made under the lock (blob uploads and deletions) is queued behind the commits
+//! queued before it, so it sees them applied (or refused).
+//!
+//! If a commit fails, the commits queued after it on its head fail their compare-and-swap
+//! (`HeadConflict`) and nothing of them is stored; the cached repo is dropped and reloaded from
+//! the store, after the commits still in flight are answered. A write refused with
+//! `HeadConflict` is built again on the reloaded repo (a few times at most), so one bad write
+//! does not fail the concurrent writes that were queued behind it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,7 +26,10 @@ use crypto::seal::MasterKey;
 use crypto::Keypair;
 use data::{Cid, Codec, Map, Value};
 use repo::{Action, Repo, RepoError, WriteOp};
-use store::{AccountBlocks, CommitWrite, EventDraft, RecordIndexOp, RepoHead, Store};
+use store::{
+    AccountBlocks, CommitWrite, EventDraft, PendingCommit, RecordIndexOp, RepoHead, Store,
+    StoreError,
+};
 use syntax::TidGenerator;
 use xrpc::XrpcError;
 
@@ -37,6 +51,17 @@ pub struct Write {
     pub upsert: bool,
 }
 
+/// Drops an account's cached repo when dropped while armed (see [`RepoManager::write`]).
+struct ResetOnDrop<'a>(Option<&'a mut Slot>);
+
+impl Drop for ResetOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.0.take() {
+            slot.repo = None;
+        }
+    }
+}
+
 /// What a commit did.
 #[derive(Clone, Debug)]
 pub struct CommitOutcome {
@@ -55,7 +80,16 @@ pub struct AccountLock {
 struct Slot {
     repo: Option<Repo<AccountBlocks<Db>>>,
     key: Option<Keypair>,
+    /// Bumped each time `repo` is loaded from the store.
+    epoch: u64,
+    /// Each commit queued and not yet answered holds a read guard; a reload takes the write
+    /// guard (under the account lock, so no commit is queued meanwhile) to wait for them.
+    in_flight: Arc<tokio::sync::RwLock<()>>,
 }
+
+/// A write refused only because the head moved under it (a commit queued before it failed) is
+/// built again, this many times at most.
+const MAX_WRITE_ATTEMPTS: usize = 4;
 
 /// Cached repos beyond this many are evicted (those not in use) to bound memory.
 const MAX_CACHED_REPOS: usize = 2048;
@@ -146,6 +180,8 @@ impl RepoManager {
                 Arc::new(tokio::sync::Mutex::new(Slot {
                     repo: None,
                     key: None,
+                    epoch: 0,
+                    in_flight: Arc::new(tokio::sync::RwLock::new(())),
                 }))
             })
             .clone()
@@ -162,29 +198,81 @@ impl RepoManager {
         emit: bool,
     ) -> Result<CommitOutcome, XrpcError> {
         let slot = self.slot(did);
-        let mut slot = slot.lock().await;
-        let result = self
-            .write_locked(&mut slot, did, writes, swap_commit, emit)
-            .await;
-        if result.is_err() {
-            // The tree may have moved in memory; start from the store next time.
-            slot.repo = None;
+        let mut attempt = 1;
+        loop {
+            let (pending, outcome, epoch, in_flight) = {
+                let mut slot = slot.lock().await;
+                // If this future is dropped mid-build (the client went away), the tree may hold
+                // a half-made commit: the guard drops the cached repo so the next write reloads.
+                let mut guard = ResetOnDrop(Some(&mut *slot));
+                let submitted = self
+                    .submit_locked(
+                        guard.0.as_deref_mut().expect("armed"),
+                        did,
+                        writes.clone(),
+                        swap_commit,
+                        emit,
+                    )
+                    .await;
+                match submitted {
+                    Ok(submitted) => {
+                        guard.0 = None; // disarm: the commit is queued, the tree matches it
+                        submitted
+                    }
+                    // The tree may have moved in memory; the guard makes the next write reload.
+                    Err(e) => return Err(e),
+                }
+            };
+            // The account is unlocked: its next commit is built while this one is written.
+            let result = pending.await;
+            // Before locking again: a reload holding the lock waits for this guard.
+            drop(in_flight);
+            match result {
+                Ok(seq) => return Ok(CommitOutcome { seq, ..outcome }),
+                Err(e) => {
+                    let mut slot = slot.lock().await;
+                    // The cached tree holds this commit (and maybe more built on it), unless it
+                    // was reloaded since (after this commit was answered).
+                    if slot.epoch == epoch {
+                        slot.repo = None;
+                    }
+                    drop(slot);
+                    if matches!(e, StoreError::HeadConflict) && attempt < MAX_WRITE_ATTEMPTS {
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(store_error(e));
+                }
+            }
         }
-        result
     }
 
-    async fn write_locked(
+    /// Builds, signs and queues the commit; answers the queued commit, the outcome (without
+    /// seq), the epoch of the tree it was built on and the in-flight guard to hold until the
+    /// commit is answered.
+    async fn submit_locked(
         &self,
         slot: &mut Slot,
         did: &str,
         writes: Vec<Write>,
         swap_commit: Option<Cid>,
         emit: bool,
-    ) -> Result<CommitOutcome, XrpcError> {
+    ) -> Result<
+        (
+            PendingCommit,
+            CommitOutcome,
+            u64,
+            tokio::sync::OwnedRwLockReadGuard<()>,
+        ),
+        XrpcError,
+    > {
         if slot.key.is_none() {
             slot.key = Some(self.signing_key(did).await?);
         }
         if slot.repo.is_none() {
+            // Commits still in flight may yet move the head: wait until they are answered.
+            drop(slot.in_flight.write().await);
+            slot.epoch += 1;
             let blocks = AccountBlocks::new(self.store.clone(), did);
             let repo = match self.store.repo_head(did).await.map_err(store_error)? {
                 Some(head) => Repo::open(blocks, head.cid).await.map_err(repo_error)?,
@@ -278,9 +366,10 @@ impl RepoManager {
             .map(|op| (op.path.clone(), op.cid))
             .collect();
         let cid = result.cid;
-        let seq = self
+        let in_flight = slot.in_flight.clone().read_owned().await;
+        let pending = self
             .store
-            .apply_commit(CommitWrite {
+            .submit_commit(CommitWrite {
                 did: did.to_owned(),
                 prev_head,
                 new_head: RepoHead {
@@ -300,12 +389,17 @@ impl RepoManager {
             })
             .await
             .map_err(store_error)?;
-        Ok(CommitOutcome {
-            cid,
-            rev: rev_str,
-            seq,
-            ops: outcome_ops,
-        })
+        Ok((
+            pending,
+            CommitOutcome {
+                cid,
+                rev: rev_str,
+                seq: None,
+                ops: outcome_ops,
+            },
+            slot.epoch,
+            in_flight,
+        ))
     }
 }
 

@@ -18,7 +18,9 @@
 //! other) is the caller's job; the store only guarantees the compare-and-swap.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use data::Cid;
 
@@ -193,6 +195,31 @@ pub struct CommitWrite {
     pub event: Option<EventDraft>,
 }
 
+/// A queued commit ([`Store::submit_commit`]): resolves once it is applied and durable, with
+/// the event's seq.
+#[must_use = "a commit is not acknowledged until its PendingCommit resolves"]
+pub struct PendingCommit(Pin<Box<dyn Future<Output = Result<Option<i64>>> + Send + 'static>>);
+
+impl PendingCommit {
+    pub fn new(answer: impl Future<Output = Result<Option<i64>>> + Send + 'static) -> Self {
+        PendingCommit(Box::pin(answer))
+    }
+}
+
+impl Future for PendingCommit {
+    type Output = Result<Option<i64>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl std::fmt::Debug for PendingCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingCommit").finish_non_exhaustive()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlobMeta {
     pub cid: Cid,
@@ -316,7 +343,21 @@ pub trait Store: Send + Sync + 'static {
         rev: &str,
     ) -> impl Future<Output = Result<Vec<(Cid, Vec<u8>)>>> + Send;
     /// Applies a commit atomically and durably (see the crate docs); returns the event's seq.
+    /// The same as awaiting [`submit_commit`](Store::submit_commit) and then its answer.
     fn apply_commit(&self, write: CommitWrite) -> impl Future<Output = Result<Option<i64>>> + Send;
+    /// Queues a commit for the writer and resolves as soon as it is queued (waiting only while
+    /// the writer's queue is full), with a [`PendingCommit`] that resolves once the commit is
+    /// applied and durable, with what [`apply_commit`](Store::apply_commit) would answer.
+    ///
+    /// Commits are applied in the order they were queued: a caller that awaits one
+    /// `submit_commit` before making the next may build the second on the first's head
+    /// (`prev_head` = the first's `new_head`) without waiting for the first to be durable. If
+    /// the first fails, the second fails its compare-and-swap (`HeadConflict`) and nothing of
+    /// either is stored. Dropping the `PendingCommit` does not withdraw the commit.
+    fn submit_commit(
+        &self,
+        write: CommitWrite,
+    ) -> impl Future<Output = Result<PendingCommit>> + Send;
     fn get_record(
         &self,
         did: &str,

@@ -58,7 +58,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, Mutex};
 
 use crate::{
     Account, AccountStatus, AppPassword, BlobMeta, CommitWrite, Event, EventDraft, InviteCode,
-    NewAccount, RefreshToken, RepoHead, Result, Store, StoreError, StoredRecord,
+    NewAccount, PendingCommit, RefreshToken, RepoHead, Result, Store, StoreError, StoredRecord,
 };
 
 mod schema;
@@ -765,10 +765,28 @@ impl Store for SqliteStore {
     }
 
     async fn apply_commit(&self, write: CommitWrite) -> Result<Option<i64>> {
-        match self.write(Op::ApplyCommit(Box::new(write))).await? {
-            Done::Seq(seq) => Ok(seq),
-            other => Err(unexpected(other)),
-        }
+        self.submit_commit(write).await?.await
+    }
+
+    async fn submit_commit(&self, write: CommitWrite) -> Result<PendingCommit> {
+        let (reply, answer) = oneshot::channel();
+        // The queue is FIFO and the writer applies its jobs in queue order.
+        self.jobs
+            .send(Job {
+                op: Op::ApplyCommit(Box::new(write)),
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::Backend("the store is closed".into()))?;
+        Ok(PendingCommit::new(async move {
+            let done = answer
+                .await
+                .map_err(|_| StoreError::Backend("the store's writer stopped".into()))??;
+            match done {
+                Done::Seq(seq) => Ok(seq),
+                other => Err(unexpected(other)),
+            }
+        }))
     }
 
     async fn get_record(

@@ -578,3 +578,89 @@ async fn a_huge_commit_is_applied_whole() {
     );
     assert_eq!(s.last_seq().await.unwrap(), 2);
 }
+
+#[tokio::test]
+async fn submitted_commits_chain_without_waiting() {
+    let s = store().await;
+    account(&s, "did:plc:alice", "alice.test").await;
+    let did = "did:plc:alice";
+
+    // Two commits queued back to back, the second built on the first's head: both applied,
+    // in order.
+    let c1 = hand_commit(
+        did,
+        None,
+        "3kaaaaaaaaa22",
+        &[(POST, "a", Some("one"), vec![])],
+        vec![],
+    );
+    let c2 = hand_commit(
+        did,
+        Some(c1.head),
+        "3kaaaaaaaaa33",
+        &[(POST, "b", Some("two"), vec![])],
+        vec![],
+    );
+    let p1 = s.submit_commit(c1.write).await.unwrap();
+    let p2 = s.submit_commit(c2.write).await.unwrap();
+    let (seq2, seq1) = (p2.await.unwrap(), p1.await.unwrap());
+    assert!(seq1.unwrap() < seq2.unwrap());
+    assert_eq!(s.repo_head(did).await.unwrap().unwrap().cid, c2.head);
+    assert_eq!(s.record_count(did).await.unwrap(), 2);
+
+    // The first fails its compare-and-swap: the second, built on it, fails too, and nothing
+    // of either is stored.
+    let last_seq = s.last_seq().await.unwrap();
+    let bad = hand_commit(
+        did,
+        Some(c1.head),
+        "3kaaaaaaaaa44",
+        &[(POST, "c", Some("three"), vec![])],
+        vec![],
+    );
+    let next = hand_commit(
+        did,
+        Some(bad.head),
+        "3kaaaaaaaaa55",
+        &[(POST, "d", Some("four"), vec![])],
+        vec![],
+    );
+    let p1 = s.submit_commit(bad.write).await.unwrap();
+    let p2 = s.submit_commit(next.write).await.unwrap();
+    let (e2, e1) = (p2.await.unwrap_err(), p1.await.unwrap_err());
+    assert!(matches!(e1, StoreError::HeadConflict), "{e1:?}");
+    assert!(matches!(e2, StoreError::HeadConflict), "{e2:?}");
+    assert_eq!(s.repo_head(did).await.unwrap().unwrap().cid, c2.head);
+    assert_eq!(s.record_count(did).await.unwrap(), 2);
+    for h in [bad.head, next.head] {
+        assert!(s.get_block(did, &h).await.unwrap().is_none());
+    }
+    assert!(s.get_record(did, POST, "c").await.unwrap().is_none());
+    assert!(s.get_record(did, POST, "d").await.unwrap().is_none());
+    assert_eq!(s.last_seq().await.unwrap(), last_seq);
+
+    // A first commit refused for another reason (a blob never uploaded) takes the second
+    // down the same way.
+    let blob = Cid::for_raw(b"never uploaded");
+    let bad = hand_commit(
+        did,
+        Some(c2.head),
+        "3kaaaaaaaaa44",
+        &[(POST, "c", Some("three"), vec![blob])],
+        vec![],
+    );
+    let next = hand_commit(
+        did,
+        Some(bad.head),
+        "3kaaaaaaaaa55",
+        &[(POST, "d", Some("four"), vec![])],
+        vec![],
+    );
+    let p1 = s.submit_commit(bad.write).await.unwrap();
+    let p2 = s.submit_commit(next.write).await.unwrap();
+    assert!(matches!(p1.await, Err(StoreError::BlobNotFound(c)) if c == blob));
+    assert!(matches!(p2.await, Err(StoreError::HeadConflict)));
+    assert_eq!(s.repo_head(did).await.unwrap().unwrap().cid, c2.head);
+    assert_eq!(s.record_count(did).await.unwrap(), 2);
+    assert_eq!(s.last_seq().await.unwrap(), last_seq);
+}
