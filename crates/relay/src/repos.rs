@@ -155,6 +155,13 @@ impl RepoManager {
             .map_err(|e| XrpcError::internal(format!("sealed signing key is invalid: {e}")))
     }
 
+    /// Waits until every commit of the account queued so far is answered (durable or refused),
+    /// so that a read of the store afterwards sees them.
+    pub async fn settle(&self, did: &str) {
+        let in_flight = self.slot(did).lock().await.in_flight.clone();
+        drop(in_flight.write().await);
+    }
+
     /// Forgets a cached repo and key (after a key rotation, an import, a deletion).
     pub fn evict(&self, did: &str) {
         self.slots.lock().expect("not poisoned").remove(did);

@@ -160,8 +160,10 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
         let commit = match self.commit(&ctx, &did, vec![write], swap_commit).await {
             Ok(commit) => commit,
             // A concurrent delete got there first (the check above ran outside the account's
-            // lock): the record is gone, so this is the no-op above after all.
+            // lock): the record is gone, so this is the no-op above after all. That delete may
+            // still be in flight (commits are pipelined): wait for it before reading the store.
             Err(e) if e.status < 500 => {
+                self.repos.settle(&did).await;
                 let gone = self
                     .store
                     .get_record(&did, collection, rkey)
