@@ -12,9 +12,7 @@ pub mod reference;
 
 /// Where `../shared` is: `ATPROTO_SHARED`, else beside the workspace.
 pub fn shared_dir() -> PathBuf {
-    std::env::var_os("ATPROTO_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+    testdata::shared_dir()
 }
 
 /// The outcome of one vector file.

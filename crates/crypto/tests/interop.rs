@@ -11,21 +11,7 @@ use std::path::PathBuf;
 use crypto::interop::{run_file, FixtureFile};
 
 fn crypto_vectors_dir() -> Option<PathBuf> {
-    let shared = std::env::var_os("ATPROTO_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let dir = shared.join("atproto-interop-tests/crypto");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    let message = format!("crypto interop vectors not found at {}", dir.display());
-    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-        panic!("{message} (CI=true, so this is a failure)");
-    }
-    say(&format!(
-        "\n!!!!! SKIPPED: {message}; set ATPROTO_SHARED to run them !!!!!\n"
-    ));
-    None
+    testdata::vectors("atproto-interop-tests/crypto")
 }
 
 /// Writes straight to the process's stderr: libtest captures `println!`/`eprintln!` from

@@ -3,20 +3,7 @@
 use std::path::PathBuf;
 
 fn vectors_dir() -> Option<PathBuf> {
-    let shared = std::env::var_os("ATPROTO_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let dir = shared.join("atproto-interop-tests/data-model");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but the data-model vectors are missing at {}",
-        dir.display()
-    );
-    eprintln!("SKIPPED: no data-model vectors at {}", dir.display());
-    None
+    testdata::vectors("atproto-interop-tests/data-model")
 }
 
 fn run(file: &str, check: fn(&serde_json::Value) -> Result<(), String>) {

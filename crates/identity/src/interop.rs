@@ -91,16 +91,6 @@ fn expected_rejection(file_name: &str) -> Option<(&'static str, KindCheck)> {
         .map(|(_, reason, check)| (reason, check))
 }
 
-/// Where the shared test material lives: `$ATPROTO_SHARED` if set, else `shared/` beside the
-/// workspace root (`<this crate>/../../../shared`). `None` if that directory does not exist.
-pub fn locate_shared() -> Option<PathBuf> {
-    let dir = match std::env::var_os("ATPROTO_SHARED") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
-    dir.is_dir().then_some(dir)
-}
-
 /// The audit-log vector files under `shared`, sorted, each with whether it must validate
 /// (`valid/`) or be rejected (`invalid/`).
 pub fn audit_log_vectors(shared: &Path) -> Result<Vec<(PathBuf, bool)>, String> {

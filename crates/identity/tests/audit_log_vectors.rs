@@ -1,19 +1,14 @@
 //! did-plc-interop-tests: every `audit_log/valid` file must validate and every
 //! `audit_log/invalid` file must be rejected for the reason its name gives.
 
-use identity::interop::{audit_log_vectors, check_audit_log_file, locate_shared};
+use identity::interop::{audit_log_vectors, check_audit_log_file};
 
 #[test]
 fn did_plc_audit_log_vectors() {
-    let Some(shared) = locate_shared() else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("shared test material not found (set ATPROTO_SHARED); required under CI");
-        }
-        eprintln!(
-            "\n!!!!! SKIPPED: did-plc audit-log vectors not found (set ATPROTO_SHARED) !!!!!\n"
-        );
+    if testdata::vectors("did-plc-interop-tests").is_none() {
         return;
-    };
+    }
+    let shared = testdata::shared_dir();
     let vectors = audit_log_vectors(&shared).expect("listing the vector folders");
     let mut failures = Vec::new();
     let (mut valid, mut invalid) = (0, 0);

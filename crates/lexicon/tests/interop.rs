@@ -8,23 +8,7 @@ use lexicon::interop;
 use serde_json::Value as Json;
 
 fn vectors_dir() -> Option<PathBuf> {
-    let shared = std::env::var_os("ATPROTO_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let dir = shared.join("atproto-interop-tests/lexicon");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but the lexicon vectors are missing at {}",
-        dir.display()
-    );
-    eprintln!(
-        "\n!!!!! SKIPPED: no lexicon vectors at {} (set ATPROTO_SHARED) !!!!!\n",
-        dir.display()
-    );
-    None
+    testdata::vectors("atproto-interop-tests/lexicon")
 }
 
 fn cases(dir: &std::path::Path, file: &str) -> Vec<Json> {

@@ -1,7 +1,5 @@
 //! Data validation: each field type's edge cases and the reference's error wording.
 
-use std::path::PathBuf;
-
 use data::{Map, Value};
 use lexicon::{
     validate_def, validate_input, validate_message, validate_output, validate_params,
@@ -736,22 +734,9 @@ fn xrpc_bodies() {
 /// Real records against the pinned upstream lexicons (skipped when they are absent).
 #[test]
 fn bluesky_posts() {
-    let shared = std::env::var_os("ATPROTO_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let dir = shared.join("lexicons");
-    if !dir.is_dir() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but {} is missing",
-            dir.display()
-        );
-        eprintln!(
-            "\n!!!!! SKIPPED: no pinned lexicons at {} !!!!!\n",
-            dir.display()
-        );
+    let Some(dir) = testdata::vectors("lexicons") else {
         return;
-    }
+    };
     let c = Catalog::load_dir(&dir).unwrap();
     let post = "app.bsky.feed.post";
     let good = json!({

@@ -15,23 +15,7 @@ const FILES: &[&str] = &[
 ];
 
 fn vectors_dir() -> Option<PathBuf> {
-    let shared = std::env::var_os("ATPROTO_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let dir = shared.join("atproto-interop-tests/unmerged/bnewbold-permission/permission");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but the permission vectors are missing at {}",
-        dir.display()
-    );
-    eprintln!(
-        "\n!!!!!!!! SKIPPED: no permission vectors at {} (set ATPROTO_SHARED) !!!!!!!!\n",
-        dir.display()
-    );
-    None
+    testdata::vectors("atproto-interop-tests/unmerged/bnewbold-permission/permission")
 }
 
 #[test]

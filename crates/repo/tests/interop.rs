@@ -8,22 +8,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 fn shared() -> Option<PathBuf> {
-    let dir = match std::env::var_os("ATPROTO_SHARED") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
-    let vectors = dir.join("atproto-interop-tests");
-    if vectors.is_dir() {
-        return Some(vectors);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("interop vectors not found at {}", vectors.display());
-    }
-    eprintln!(
-        "\n!!!!! SKIPPED: interop vectors not found at {} (set ATPROTO_SHARED) !!!!!\n",
-        vectors.display()
-    );
-    None
+    testdata::vectors("atproto-interop-tests")
 }
 
 fn run(file: &str, cases: Vec<Value>, check: fn(&Value) -> Result<(), String>) {

@@ -37,23 +37,8 @@ const MAIN_FILES: &[&str] = &[
 ];
 
 fn vectors_root() -> Option<PathBuf> {
-    let shared = std::env::var_os("ATPROTO_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let root = shared.join("atproto-interop-tests");
-    if root.join("syntax").is_dir() {
-        return Some(root);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but the syntax vectors are missing at {}",
-        root.display()
-    );
-    eprintln!(
-        "\n!!!!!!!! SKIPPED: no syntax vectors at {} (set ATPROTO_SHARED) !!!!!!!!\n",
-        root.display()
-    );
-    None
+    testdata::vectors("atproto-interop-tests/syntax")?;
+    Some(testdata::shared_dir().join("atproto-interop-tests"))
 }
 
 /// Runs every `.txt` in `dir`; returns (file, line) of every divergence seen, and the number of
