@@ -855,6 +855,9 @@ struct Script<'q> {
 /// a single message to the connection's thread bounded.
 const SCRIPT_MAX_PARAMS: usize = 30_000;
 
+/// Scripts with more parameters than this are prepared for one use, not cached.
+const SCRIPT_CACHE_MAX_PARAMS: usize = 64;
+
 impl<'q> Script<'q> {
     fn new(framing: &Framing) -> Script<'q> {
         let mut script = Script {
@@ -893,7 +896,13 @@ impl<'q> Script<'q> {
         if self.statements == 0 {
             return Ok(Vec::new());
         }
+        // A script's text depends on the commit's shape (how many blocks, records, blobs),
+        // so most texts are seen once: only small ones go in the connection's statement
+        // cache. A cached big one (a 200-write commit prepares to megabytes of bytecode)
+        // would stay allocated until evicted, 256 scripts later.
+        let persistent = self.params <= SCRIPT_CACHE_MAX_PARAMS;
         sqlx::query_with(&self.sql, self.args)
+            .persistent(persistent)
             .fetch_all(&mut *conn)
             .await
             .map_err(backend)
