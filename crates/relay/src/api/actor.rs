@@ -84,6 +84,9 @@ impl xrpc::app::bsky::actor::AppBskyActorHandler<Ctx> for AppState {
                 forbidden.join(", ")
             )));
         }
+        // Read, merge and write under the account's lock, so two sessions putting at once
+        // cannot drop what the other one kept.
+        let _lock = self.repos.lock_account(&caller.did).await;
         // What this session may not see it may not replace either: keep it.
         let mut kept: Vec<Json> = self
             .store
