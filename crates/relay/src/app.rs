@@ -24,6 +24,8 @@ pub struct AppState {
     pub plc: crate::plc::PlcClient,
     /// Handle → DID over DNS and HTTPS, for handles not hosted here.
     pub handle_resolver: crate::resolver::HandleResolver,
+    /// Rate limits (per IP, per endpoint, repo write points).
+    pub rate_limits: crate::ratelimit::RateLimits,
 }
 
 /// What a handler knows about its request, besides the typed params and body.

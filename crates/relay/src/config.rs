@@ -57,6 +57,55 @@ pub struct ServeArgs {
     /// Whether rate limits apply.
     #[arg(long, env = "PDS_RATE_LIMITS_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub rate_limits_enabled: bool,
+    /// A value of the `x-ratelimit-bypass` header that skips rate limits (trusted tools).
+    #[arg(long, env = "PDS_RATE_LIMIT_BYPASS_KEY", hide_env_values = true)]
+    pub rate_limit_bypass_key: Option<String>,
+    /// Client IPs that skip rate limits, comma-separated.
+    #[arg(long, env = "PDS_RATE_LIMIT_BYPASS_IPS", value_delimiter = ',')]
+    pub rate_limit_bypass_ips: Vec<String>,
+    /// Whether a reverse proxy fronts the relay: then the client IP (for rate limits) is the
+    /// last `X-Forwarded-For` entry, else the TCP peer. Keep off unless a proxy sets the header.
+    #[arg(long, env = "RELAY_BEHIND_PROXY", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub behind_proxy: bool,
+    /// XRPC requests per client IP per 5 minutes.
+    #[arg(long, env = "RELAY_RATE_LIMIT_GLOBAL", default_value_t = 3000)]
+    pub rate_limit_global: u64,
+    /// createSession per identifier and IP per 5 minutes.
+    #[arg(long, env = "RELAY_RATE_LIMIT_CREATE_SESSION", default_value_t = 30)]
+    pub rate_limit_create_session: u64,
+    /// createSession per identifier and IP per day.
+    #[arg(
+        long,
+        env = "RELAY_RATE_LIMIT_CREATE_SESSION_DAY",
+        default_value_t = 300
+    )]
+    pub rate_limit_create_session_day: u64,
+    /// createAccount per IP per 5 minutes.
+    #[arg(long, env = "RELAY_RATE_LIMIT_CREATE_ACCOUNT", default_value_t = 100)]
+    pub rate_limit_create_account: u64,
+    /// updateHandle per account per 5 minutes.
+    #[arg(long, env = "RELAY_RATE_LIMIT_UPDATE_HANDLE", default_value_t = 10)]
+    pub rate_limit_update_handle: u64,
+    /// updateHandle per account per day.
+    #[arg(long, env = "RELAY_RATE_LIMIT_UPDATE_HANDLE_DAY", default_value_t = 50)]
+    pub rate_limit_update_handle_day: u64,
+    /// uploadBlob per account per day.
+    #[arg(long, env = "RELAY_RATE_LIMIT_UPLOAD_BLOB_DAY", default_value_t = 1000)]
+    pub rate_limit_upload_blob_day: u64,
+    /// Repo write points (create 3, update 2, delete 1) per account per hour.
+    #[arg(
+        long,
+        env = "RELAY_RATE_LIMIT_WRITE_POINTS_HOUR",
+        default_value_t = 5000
+    )]
+    pub rate_limit_write_points_hour: u64,
+    /// Repo write points per account per day.
+    #[arg(
+        long,
+        env = "RELAY_RATE_LIMIT_WRITE_POINTS_DAY",
+        default_value_t = 35000
+    )]
+    pub rate_limit_write_points_day: u64,
     /// Handle domains served here, comma-separated (default `.<hostname>`, or `.test` for localhost).
     #[arg(long, env = "PDS_SERVICE_HANDLE_DOMAINS", value_delimiter = ',')]
     pub service_handle_domains: Vec<String>,
@@ -113,6 +162,10 @@ pub struct Config {
     pub plc_url: String,
     pub invite_required: bool,
     pub rate_limits_enabled: bool,
+    pub rate_limit_bypass_key: Option<String>,
+    pub rate_limit_bypass_ips: Vec<IpAddr>,
+    pub behind_proxy: bool,
+    pub rate_limit_numbers: RateLimitNumbers,
     /// Each starts with a dot: `.test`, `.pds.example.com`.
     pub handle_domains: Vec<String>,
     pub crawlers: Vec<String>,
@@ -128,6 +181,20 @@ pub struct Config {
     pub repo_backfill_limit_ms: u64,
     /// Empty: the system's resolvers.
     pub dns_servers: Vec<std::net::SocketAddr>,
+}
+
+/// The rate limits' numbers (see `crate::ratelimit`).
+#[derive(Clone, Debug)]
+pub struct RateLimitNumbers {
+    pub global: u64,
+    pub create_session: u64,
+    pub create_session_day: u64,
+    pub create_account: u64,
+    pub update_handle: u64,
+    pub update_handle_day: u64,
+    pub upload_blob_day: u64,
+    pub write_points_hour: u64,
+    pub write_points_day: u64,
 }
 
 impl Config {
@@ -189,6 +256,16 @@ impl Config {
                     .map_err(|_| format!("RELAY_DNS_SERVERS: {s:?} is not an IP address (with an optional :port)"))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let rate_limit_bypass_ips = args
+            .rate_limit_bypass_ips
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<IpAddr>()
+                    .map_err(|_| format!("PDS_RATE_LIMIT_BYPASS_IPS: {s:?} is not an IP address"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             hostname: args.hostname.to_ascii_lowercase(),
             port: args.port,
@@ -205,6 +282,20 @@ impl Config {
             plc_url,
             invite_required: args.invite_required,
             rate_limits_enabled: args.rate_limits_enabled,
+            rate_limit_bypass_key: args.rate_limit_bypass_key.clone(),
+            rate_limit_bypass_ips,
+            behind_proxy: args.behind_proxy,
+            rate_limit_numbers: RateLimitNumbers {
+                global: args.rate_limit_global,
+                create_session: args.rate_limit_create_session,
+                create_session_day: args.rate_limit_create_session_day,
+                create_account: args.rate_limit_create_account,
+                update_handle: args.rate_limit_update_handle,
+                update_handle_day: args.rate_limit_update_handle_day,
+                upload_blob_day: args.rate_limit_upload_blob_day,
+                write_points_hour: args.rate_limit_write_points_hour,
+                write_points_day: args.rate_limit_write_points_day,
+            },
             handle_domains,
             crawlers: args
                 .crawlers

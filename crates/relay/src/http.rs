@@ -92,6 +92,24 @@ async fn xrpc_handler(
         return error_response(&XrpcError::not_supported(&nsid));
     };
     let (parts, body) = request.into_parts();
+    // Present when served with connect info (the server and the tests are); axum 0.8 has no
+    // optional extractor for it.
+    let remote = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let standing = match state.rate_limits.check_global(&parts.headers, remote) {
+        Ok(standing) => standing,
+        Err(exceeded) => {
+            let mut response = error_response(&exceeded.error());
+            for (name, value) in exceeded.headers() {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    response.headers_mut().insert(name, v);
+                }
+            }
+            return response;
+        }
+    };
     let query = parts.uri.query().unwrap_or("").to_owned();
     if route.kind == Kind::Subscription {
         return crate::firehose::upgrade(state, &nsid, &query, parts).await;
@@ -143,12 +161,6 @@ async fn xrpc_handler(
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    // Present when served with connect info (the server and the tests are); axum 0.8 has no
-    // optional extractor for it.
-    let remote = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
     let mut ctx = Ctx::new(parts.headers, remote);
     if route.input == Some("application/json") {
         ctx.json_body = Some(body.clone());
@@ -177,6 +189,15 @@ async fn xrpc_handler(
         }
         Err(e) => error_response(&e),
     };
+    // The global standing; a method's own limit (set through the context below) replaces it.
+    for (name, value) in standing
+        .iter()
+        .flat_map(crate::ratelimit::Standing::headers)
+    {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, v);
+        }
+    }
     for (name, value) in response_headers.lock().expect("not poisoned").drain(..) {
         if let Ok(v) = HeaderValue::from_str(&value) {
             response.headers_mut().insert(name, v);

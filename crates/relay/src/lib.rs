@@ -14,6 +14,7 @@ pub mod handles;
 pub mod http;
 pub mod lexicons;
 pub mod plc;
+pub mod ratelimit;
 pub mod records;
 pub mod repo_cmd;
 pub mod repos;

@@ -58,7 +58,9 @@ pub async fn build_state(args: &ServeArgs) -> Result<Arc<AppState>, String> {
     let plc = crate::plc::PlcClient::new(&config.plc_url, config.dev_mode)?;
     let handle_resolver =
         crate::resolver::HandleResolver::new(config.dns_servers.clone(), config.dev_mode)?;
+    let rate_limits = crate::ratelimit::RateLimits::from_config(&config);
     Ok(Arc::new(AppState {
+        rate_limits,
         config,
         secrets,
         store,

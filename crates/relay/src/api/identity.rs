@@ -46,6 +46,7 @@ impl xrpc::com::atproto::identity::ComAtprotoIdentityHandler<Ctx> for AppState {
     async fn update_handle(&self, ctx: Ctx, input: update_handle::Input) -> Result<(), XrpcError> {
         let caller = self.caller(&ctx, Access::Standard).await?;
         let did = caller.did.as_str();
+        self.limit_update_handle(&ctx, did)?;
         let rules = HandleRules::of(&self.config);
         let handle = handles::normalize_and_validate_syntax(rules, input.handle.as_str())?;
         match handles::service_domain(rules, &handle) {

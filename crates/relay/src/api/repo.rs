@@ -17,6 +17,7 @@ use xrpc::XrpcError;
 use crate::app::{AppState, Ctx};
 use crate::auth::Access;
 use crate::error::store_error;
+use crate::ratelimit;
 use crate::records::{self, PreparedWrite, RecordWrite};
 use crate::repos::CommitOutcome;
 
@@ -32,6 +33,7 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
             .writable_repo(&caller.did, input.repo.as_ref())
             .await?
             .did;
+        self.limit_writes(&ctx, &did, ratelimit::CREATE_POINTS)?;
         let swap_commit = input.swap_commit.as_ref().map(cid_of).transpose()?;
         let rkey = match &input.rkey {
             Some(rkey) => rkey.as_str().to_owned(),
@@ -78,6 +80,7 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
             .writable_repo(&caller.did, input.repo.as_ref())
             .await?
             .did;
+        self.limit_writes(&ctx, &did, ratelimit::UPDATE_POINTS)?;
         let swap_commit = input.swap_commit.as_ref().map(cid_of).transpose()?;
         let collection = input.collection.as_str();
         let rkey = input.rkey.as_str();
@@ -141,6 +144,7 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
             .writable_repo(&caller.did, input.repo.as_ref())
             .await?
             .did;
+        self.limit_writes(&ctx, &did, ratelimit::DELETE_POINTS)?;
         let swap_commit = input.swap_commit.as_ref().map(cid_of).transpose()?;
         let swap_record = input.swap_record.as_ref().map(cid_of).transpose()?;
         let collection = input.collection.as_str();
@@ -201,6 +205,16 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
                 records::MAX_WRITES
             )));
         }
+        let points = input
+            .writes
+            .iter()
+            .map(|w| match w {
+                aw::InputWritesItem::Create(_) => ratelimit::CREATE_POINTS,
+                aw::InputWritesItem::Update(_) => ratelimit::UPDATE_POINTS,
+                aw::InputWritesItem::Delete(_) => ratelimit::DELETE_POINTS,
+            })
+            .sum();
+        self.limit_writes(&ctx, &did, points)?;
         let mode = ValidationMode::from_flag(input.validate);
         let mut prepared = Vec::with_capacity(input.writes.len());
         for (i, write) in input.writes.iter().enumerate() {
@@ -359,6 +373,7 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
         input: upload_blob::Input,
     ) -> Result<upload_blob::Output, XrpcError> {
         let caller = self.caller(&ctx, Access::Standard).await?;
+        self.limit_upload_blob(&ctx, &caller.did)?;
         if ctx
             .header("content-type")
             .is_none_or(|v| v.trim().is_empty())

@@ -61,9 +61,10 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
 
     async fn create_account(
         &self,
-        _ctx: Ctx,
+        ctx: Ctx,
         input: create_account::Input,
     ) -> Result<create_account::Output, XrpcError> {
+        self.limit_create_account(&ctx)?;
         let input = input.data;
         if input.plc_op.is_some() {
             return Err(XrpcError::invalid_request("Unsupported input: \"plcOp\""));
@@ -230,10 +231,11 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
 
     async fn create_session(
         &self,
-        _ctx: Ctx,
+        ctx: Ctx,
         input: create_session::Input,
     ) -> Result<create_session::Output, XrpcError> {
         let input = input.data;
+        self.limit_create_session(&ctx, &input.identifier)?;
         if input.password.chars().count() > OLD_PASSWORD_MAX_LENGTH {
             return Err(XrpcError::authentication_required(
                 "Password too long. Consider resetting your password.",
