@@ -39,6 +39,20 @@ pub async fn build_state(args: &ServeArgs) -> Result<Arc<AppState>, String> {
             config.data_dir.display()
         )
     })?;
+    // The database holds password hashes and sealed keys: only the relay's user may read it.
+    // A directory the relay does not own keeps its mode, with a warning (the operator chose it).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(e) =
+            std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700))
+        {
+            eprintln!(
+                "warning: cannot restrict the data directory {} to its owner ({e}); make it mode 0700",
+                config.data_dir.display()
+            );
+        }
+    }
     let secrets = Secrets::load_or_create(&config.data_dir, args)?;
     let db_path = config.data_dir.join("relay.sqlite");
     let store = store::sqlite::SqliteStore::open(&db_path)

@@ -73,3 +73,23 @@ async fn list_repos_refuses_a_malformed_cursor() {
     assert_eq!(body["error"], "InvalidRequest");
     assert_eq!(body["message"], "Malformed cursor");
 }
+
+/// The data directory (database with password hashes and sealed keys, blobs, secrets) is the
+/// relay user's alone.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let data = &relay.state.config.data_dir;
+    let mode = std::fs::metadata(data).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{}", data.display());
+    let secrets = std::fs::metadata(data.join("secrets"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(secrets, 0o700);
+}
