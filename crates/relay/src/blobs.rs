@@ -46,11 +46,6 @@ fn blob_error(e: store::blobstore::BlobError) -> XrpcError {
     XrpcError::internal("Internal Server Error")
 }
 
-/// Unix seconds now.
-fn now_unix() -> i64 {
-    syntax::Datetime::now().unix_seconds()
-}
-
 impl AppState {
     /// Stores an upload for `did` as a temporary blob; returns its metadata (CID over the exact
     /// bytes, the declared MIME type, the size). Uploading a blob the account already has
@@ -231,7 +226,10 @@ pub fn spawn_gc(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
         loop {
             ticks.tick().await;
             let sweep = last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_INTERVAL);
-            match state.collect_blob_garbage(now_unix(), sweep).await {
+            match state
+                .collect_blob_garbage(crate::auth::now_secs(), sweep)
+                .await
+            {
                 Ok(report) => {
                     if sweep {
                         last_sweep = Some(tokio::time::Instant::now());

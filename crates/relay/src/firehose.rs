@@ -429,11 +429,7 @@ pub fn spawn_pruner(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            let now_ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0);
-            match prune_old_events(&state, now_ms).await {
+            match prune_old_events(&state, now_ms()).await {
                 Ok(0) => {}
                 Ok(n) => println!("firehose: pruned {n} events older than the backfill window"),
                 Err(e) => eprintln!("firehose: pruning the event log failed (retrying later): {e}"),
