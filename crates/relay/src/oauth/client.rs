@@ -3,7 +3,6 @@
 //! rules per application type, and `private_key_jwt` client authentication.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -128,17 +127,12 @@ pub struct Clients {
 
 impl Clients {
     pub fn new(dev_mode: bool) -> Clients {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(FETCH_TIMEOUT)
-            .connect_timeout(FETCH_TIMEOUT)
-            .user_agent(concat!(
-                "relay/",
-                env!("CARGO_PKG_VERSION"),
-                " (atproto PDS)"
-            ))
-            .build()
-            .expect("the HTTP client builds");
+        let http = crate::resolver::guarded_http_client(
+            dev_mode,
+            FETCH_TIMEOUT,
+            reqwest::redirect::Policy::none(),
+        )
+        .expect("the HTTP client builds");
         Clients {
             dev_mode,
             http,
@@ -432,21 +426,23 @@ impl Clients {
     /// GETs a JSON document: status exactly 200, JSON content type, bounded size and time, no
     /// redirects, and (outside dev mode) only public addresses.
     pub async fn fetch_json(&self, url: &Url) -> Result<Value, String> {
-        let host = url.host_str().ok_or("no host")?.to_owned();
-        if !self.dev_mode {
-            let port = url.port_or_known_default().unwrap_or(443);
-            let addrs: Vec<_> = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
-                .await
-                .map_err(|e| format!("cannot resolve {host}: {e}"))?
-                .collect();
-            if addrs.is_empty() || addrs.iter().any(|a| !is_public(a.ip())) {
-                return Err(format!("{host} resolves to a private or reserved address"));
-            }
+        let body = self
+            .fetch(url, "application/json", MAX_DOCUMENT_BYTES)
+            .await?;
+        match serde_json::from_slice(&body) {
+            Ok(v @ Value::Object(_)) => Ok(v),
+            _ => Err("not a JSON object".into()),
         }
+    }
+
+    /// GETs `url` expecting status 200 and the media type `accept`, reading at most `limit`
+    /// bytes, with the guarded client (no redirects, public addresses only outside dev mode).
+    pub async fn fetch(&self, url: &Url, accept: &str, limit: usize) -> Result<Vec<u8>, String> {
+        crate::resolver::check_literal_host(url, self.dev_mode)?;
         let mut response = self
             .http
             .get(url.clone())
-            .header("accept", "application/json")
+            .header("accept", accept)
             .send()
             .await
             .map_err(|e| format!("request failed: {e}"))?;
@@ -456,7 +452,7 @@ impl Clients {
                 response.status().as_u16()
             ));
         }
-        let json_type = response
+        let type_ok = response
             .headers()
             .get("content-type")
             .and_then(|v| v.to_str().ok())
@@ -465,10 +461,10 @@ impl Clients {
                     .next()
                     .unwrap_or("")
                     .trim()
-                    .eq_ignore_ascii_case("application/json")
+                    .eq_ignore_ascii_case(accept)
             });
-        if !json_type {
-            return Err("content-type is not application/json".into());
+        if !type_ok {
+            return Err(format!("content-type is not {accept}"));
         }
         let mut body = Vec::new();
         while let Some(chunk) = response
@@ -476,15 +472,12 @@ impl Clients {
             .await
             .map_err(|e| format!("read failed: {e}"))?
         {
-            if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-                return Err(format!("document larger than {MAX_DOCUMENT_BYTES} bytes"));
+            if body.len() + chunk.len() > limit {
+                return Err(format!("document larger than {limit} bytes"));
             }
             body.extend_from_slice(&chunk);
         }
-        match serde_json::from_slice(&body) {
-            Ok(v @ Value::Object(_)) => Ok(v),
-            _ => Err("not a JSON object".into()),
-        }
+        Ok(body)
     }
 }
 
@@ -535,40 +528,6 @@ fn localhost_client(client_id: &str, url: &Url) -> Result<ClientMetadata, OAuthE
         jwks: None,
         jwks_uri: None,
     })
-}
-
-/// True for addresses on the public internet: not loopback, private, link-local, shared
-/// (CGNAT), documentation, multicast, unspecified or otherwise reserved.
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.is_unspecified()
-                || v4.is_multicast()
-                || o[0] == 0
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
-                || (o[0] == 198 && (18..20).contains(&o[1]))
-                || o[0] >= 240)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let seg = v6.segments();
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (seg[0] & 0xfe00) == 0xfc00
-                || (seg[0] & 0xffc0) == 0xfe80
-                || (seg[0] == 0x2001 && seg[1] == 0x0db8))
-        }
-    }
 }
 
 /// The form's fields (a form may not repeat a field: OAuth forbids it).
@@ -664,28 +623,6 @@ mod tests {
                 localhost_client(bad, &Url::parse(bad).unwrap()).is_err(),
                 "{bad}"
             );
-        }
-    }
-
-    #[test]
-    fn private_addresses_are_not_public() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "192.168.0.1",
-            "172.16.5.5",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(!is_public(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["1.1.1.1", "8.8.8.8", "2606:4700::1111"] {
-            assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
     }
 }

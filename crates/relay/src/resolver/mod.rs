@@ -78,14 +78,7 @@ impl HandleResolver {
             }
             attempt.follow()
         });
-        let http = reqwest::Client::builder()
-            .timeout(HTTP_TIMEOUT)
-            .connect_timeout(HTTP_TIMEOUT)
-            .redirect(redirects)
-            .dns_resolver(Arc::new(GuardedResolver { allow_private }))
-            .user_agent(concat!("relay/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let http = guarded_http_client(allow_private, HTTP_TIMEOUT, redirects)?;
         Ok(HandleResolver {
             dns,
             http,
@@ -94,6 +87,14 @@ impl HandleResolver {
             #[cfg(test)]
             well_known_origin: None,
         })
+    }
+
+    /// The TXT records of `name` (lexicon resolution uses `_lexicon.<authority>`).
+    pub async fn txt_records(&self, name: &str) -> Result<Vec<String>, String> {
+        self.dns
+            .txt(name)
+            .await
+            .map_err(|e| format!("DNS TXT {name}: {e:?}"))
     }
 
     /// The DID `handle` claims, from the cache when recent.
@@ -202,14 +203,8 @@ impl HandleResolver {
         // A literal address (`did:web:10.0.0.1`, or `2130706433`, which URL parsing reads as
         // 127.0.0.1) is connected to directly, never through the guarded resolver: check it
         // here, on the parsed URL, as the redirect policy does.
-        if !self.allow_private {
-            let parsed = reqwest::Url::parse(&url).map_err(|e| format!("{url}: {e}"))?;
-            if let Some(ip) = parsed.host_str().and_then(literal_ip) {
-                if !is_public(ip) {
-                    return Err(format!("{url}: {ip} is not a public address"));
-                }
-            }
-        }
+        let parsed = reqwest::Url::parse(&url).map_err(|e| format!("{url}: {e}"))?;
+        check_literal_host(&parsed, self.allow_private).map_err(|e| format!("{url}: {e}"))?;
         let mut response = self
             .http
             .get(&url)
@@ -264,6 +259,37 @@ fn did_from_txt(records: &[String]) -> Result<Option<String>, DnsOutcome> {
         }
     }
     Ok(found.map(str::to_owned))
+}
+
+/// An HTTP client for user-supplied URLs: host names resolve to public addresses only (checked
+/// when connecting, so DNS rebinding cannot slip a private address in after a check), unless
+/// `allow_private` (dev mode). Literal addresses in URLs bypass DNS: check them with
+/// [`check_literal_host`] before each request.
+pub fn guarded_http_client(
+    allow_private: bool,
+    timeout: Duration,
+    redirects: reqwest::redirect::Policy,
+) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(redirects)
+        .dns_resolver(Arc::new(GuardedResolver { allow_private }))
+        .user_agent(concat!("relay/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// Refuses a URL whose host is a literal non-public address (unless `allow_private`).
+pub fn check_literal_host(url: &reqwest::Url, allow_private: bool) -> Result<(), String> {
+    if !allow_private {
+        if let Some(ip) = url.host_str().and_then(literal_ip) {
+            if !is_public(ip) {
+                return Err(format!("{ip} is not a public address"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Resolves host names for the HTTP client, keeping only public addresses unless allowed.
