@@ -26,6 +26,12 @@ pub struct AppState {
     pub handle_resolver: crate::resolver::HandleResolver,
     /// Rate limits (per IP, per endpoint, repo write points).
     pub rate_limits: crate::ratelimit::RateLimits,
+    /// DID documents of other identities (service-token issuers, proxy targets), cached.
+    pub did_docs: crate::did_docs::DidDocs,
+    /// Incoming service tokens: the replay cache.
+    pub service_auth: crate::service_auth::ServiceAuth,
+    /// The client that forwards proxied XRPC calls.
+    pub proxy: crate::proxy::Proxy,
 }
 
 /// What a handler knows about its request, besides the typed params and body.

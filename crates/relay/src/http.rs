@@ -88,6 +88,10 @@ async fn xrpc_handler(
     Path(nsid): Path<String>,
     request: Request,
 ) -> Response {
+    let request = match crate::proxy::intercept(&state, &nsid, request).await {
+        crate::proxy::Intercept::Answered(response) => return response,
+        crate::proxy::Intercept::Local(request) => request,
+    };
     let Some(route) = xrpc::route(&nsid) else {
         return error_response(&XrpcError::not_supported(&nsid));
     };

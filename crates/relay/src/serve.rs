@@ -73,6 +73,7 @@ pub async fn build_state(args: &ServeArgs) -> Result<Arc<AppState>, String> {
     let handle_resolver =
         crate::resolver::HandleResolver::new(config.dns_servers.clone(), config.dev_mode)?;
     let rate_limits = crate::ratelimit::RateLimits::from_config(&config);
+    let proxy = crate::proxy::Proxy::new(&config.proxy)?;
     Ok(Arc::new(AppState {
         rate_limits,
         config,
@@ -84,6 +85,9 @@ pub async fn build_state(args: &ServeArgs) -> Result<Arc<AppState>, String> {
             .map_err(|e| format!("the embedded lexicons do not load: {e}"))?,
         plc,
         handle_resolver,
+        did_docs: crate::did_docs::DidDocs::new(),
+        service_auth: crate::service_auth::ServiceAuth::new(),
+        proxy,
     }))
 }
 
