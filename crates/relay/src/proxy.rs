@@ -207,7 +207,12 @@ pub async fn intercept(state: &Arc<AppState>, nsid: &str, request: Request) -> I
         .get("atproto-proxy")
         .map(|v| v.to_str().unwrap_or("\u{fffd}").to_owned());
     // Event streams (WebSocket upgrades) are not proxied.
-    if request.headers().contains_key("upgrade") {
+    let websocket = request
+        .headers()
+        .get("upgrade")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if websocket {
         return Intercept::Local(request);
     }
     let target = match plan(nsid, header.as_deref(), &state.config.proxy) {

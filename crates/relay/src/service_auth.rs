@@ -285,6 +285,33 @@ pub async fn verify_service_jwt(
     })
 }
 
+/// Whether a bearer token is certainly a service token rather than a session: it carries an
+/// `lxm` claim, which session tokens never do (the reference's test, used by handlers that
+/// accept either, such as `uploadBlob`). Says nothing about validity.
+pub fn is_definitely_service_auth(token: &str) -> bool {
+    token
+        .split('.')
+        .nth(1)
+        .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|bytes| serde_json::from_slice::<Json>(&bytes).ok())
+        .is_some_and(|payload| !payload["lxm"].is_null())
+}
+
+impl AppState {
+    /// The service caller of a request: its bearer token verified as a service token addressed
+    /// to this PDS and bound to `lxm` (the method being served).
+    pub async fn service_caller(
+        &self,
+        ctx: &crate::app::Ctx,
+        lxm: &str,
+    ) -> Result<ServiceCaller, XrpcError> {
+        let token = ctx
+            .bearer()
+            .ok_or_else(|| XrpcError::new(401, "MissingJwt", "missing jwt"))?;
+        verify_service_jwt(self, token, &self.config.service_did, Some(lxm)).await
+    }
+}
+
 /// The did:key of `did`'s verification method `#key_id`.
 async fn issuer_key(
     state: &AppState,
@@ -498,6 +525,23 @@ mod tests {
             p.signing_input.as_bytes(),
             &p.signature
         ));
+    }
+
+    #[test]
+    fn service_tokens_are_told_from_sessions() {
+        let key = Keypair::generate(Algorithm::P256);
+        let header = serde_json::json!({ "alg": "ES256" });
+        assert!(is_definitely_service_auth(&token(
+            &key,
+            header.clone(),
+            claims(1.0, "x", Some("a.b.c"))
+        )));
+        assert!(!is_definitely_service_auth(&token(
+            &key,
+            header,
+            claims(1.0, "x", None)
+        )));
+        assert!(!is_definitely_service_auth("garbage"));
     }
 
     #[test]

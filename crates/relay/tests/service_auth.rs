@@ -194,6 +194,25 @@ async fn tokens_of_plc_accounts() {
         (401, "BadJwt".into())
     );
 
+    // From a request, as a handler sees it.
+    let token = service_auth(&relay, &alice, &format!("aud={ours}&lxm={LXM}")).await;
+    assert!(relay::service_auth::is_definitely_service_auth(&token));
+    assert!(!relay::service_auth::is_definitely_service_auth(
+        &alice.access_jwt
+    ));
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let ctx = relay::app::Ctx::new(headers, None);
+    let caller = relay.state.service_caller(&ctx, LXM).await.unwrap();
+    assert_eq!(caller.did, alice.did);
+    let anonymous = relay::app::Ctx::new(axum::http::HeaderMap::new(), None);
+    let e = relay
+        .state
+        .service_caller(&anonymous, LXM)
+        .await
+        .unwrap_err();
+    assert_eq!((e.status, e.error.as_ref()), (401, "MissingJwt"));
+
     // Session tokens are not service tokens.
     assert_eq!(
         refusal(&relay, &alice.access_jwt, Some(LXM)).await,
