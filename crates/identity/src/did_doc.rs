@@ -272,6 +272,34 @@ mod tests {
     }
 
     #[test]
+    fn keys_and_services_by_id() {
+        let atproto = Keypair::generate(Algorithm::K256);
+        let label = Keypair::generate(Algorithm::P256);
+        let doc = json!({
+            "id": DID,
+            "verificationMethod": [
+                method("#atproto", DID, &atproto),
+                method(&format!("{DID}#atproto_label"), DID, &label),
+            ],
+            "service": [
+                { "id": "#bsky_chat", "type": "BskyChatService", "serviceEndpoint": "not a url" },
+                { "id": "did:plc:other#bsky_chat", "type": "BskyChatService", "serviceEndpoint": "https://other.test" },
+                { "id": format!("{DID}#bsky_chat"), "type": "Anything", "serviceEndpoint": "https://chat.test" },
+            ],
+        });
+        let doc = DidDocument::parse(DID, &doc).unwrap();
+        assert_eq!(doc.verification_key("atproto"), Some(atproto.did_key()));
+        assert_eq!(doc.verification_key("atproto_label"), Some(label.did_key()));
+        assert_eq!(doc.verification_key("missing"), None);
+        // Any type; the first usable endpoint of this DID's entries.
+        assert_eq!(
+            doc.service_endpoint_by_id("bsky_chat"),
+            Some("https://chat.test")
+        );
+        assert_eq!(doc.service_endpoint_by_id("bsky_appview"), None);
+    }
+
+    #[test]
     fn wrong_controller_is_skipped() {
         let wrong = Keypair::generate(Algorithm::P256);
         let right = Keypair::generate(Algorithm::P256);
