@@ -104,6 +104,16 @@ async fn answer(State(shared): State<Shared>, request: Request) -> Response {
             tokio::time::sleep(Duration::from_secs(30)).await;
             "late".into_response()
         }
+        "/xrpc/com.example.stall" => {
+            // The headers and a first chunk, then nothing for a long while.
+            let chunks = futures_util::stream::unfold(0, |n| async move {
+                if n > 0 {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+                (n < 2).then(|| (Ok::<_, std::io::Error>(vec![b'z'; 16]), n + 1))
+            });
+            Body::from_stream(chunks).into_response()
+        }
         "/xrpc/com.example.fail" => (
             StatusCode::BAD_REQUEST,
             [("retry-after", "7"), ("content-type", "application/json")],
@@ -508,7 +518,17 @@ async fn response_size_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_upstream_times_out() {
     let service = MockService::start().await;
-    let Some(relay) = relay_for(&service, &["--proxy-headers-timeout", "300"]).await else {
+    let Some(relay) = relay_for(
+        &service,
+        &[
+            "--proxy-headers-timeout",
+            "300",
+            "--proxy-body-timeout",
+            "300",
+        ],
+    )
+    .await
+    else {
         return;
     };
     let alice = relay.create_account("alice").await;
@@ -524,6 +544,50 @@ async fn slow_upstream_times_out() {
     let body: Json = response.json().await.unwrap();
     assert_eq!(body["error"], "UpstreamFailure");
     assert_eq!(body["message"], "Upstream service did not answer in time");
+
+    // A body that stops flowing is cut: the client never gets its end.
+    let response = relay
+        .http
+        .get(relay.xrpc_url("com.example.stall"))
+        .bearer_auth(&alice.access_jwt)
+        .header("atproto-proxy", format!("{}#test_svc", service.did))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().await.is_err(), "the stalled body is cut");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_still_apply() {
+    let service = MockService::start().await;
+    let Some(relay) = relay_for(
+        &service,
+        &["--rate-limits-enabled", "true", "--rate-limit-global", "5"],
+    )
+    .await
+    else {
+        return;
+    };
+    // createAccount is the first of the five requests this address may make.
+    let alice = relay.create_account("alice").await;
+    for _ in 0..4 {
+        let (status, body) = relay
+            .get("app.bsky.feed.getTimeline", "", Some(&alice.access_jwt))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, headers, body) = relay
+        .get_with_headers("app.bsky.feed.getTimeline", "", Some(&alice.access_jwt))
+        .await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"], "RateLimitExceeded");
+    assert!(headers.get("retry-after").is_some());
+    assert_eq!(
+        service.calls().len(),
+        4,
+        "the refused call was not forwarded"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
