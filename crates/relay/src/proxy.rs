@@ -135,6 +135,12 @@ impl Proxy {
             .connect_timeout(settings.headers_timeout)
             // A redirect could lead anywhere, private addresses included; the client sees it.
             .redirect(reqwest::redirect::Policy::none())
+            // Bodies pass through as the upstream encoded them, even if a feature elsewhere in
+            // the build turns reqwest's decompression on.
+            .no_gzip()
+            .no_brotli()
+            .no_zstd()
+            .no_deflate()
             .dns_resolver(Arc::new(crate::resolver::GuardedResolver {
                 allow_private: settings.allow_private,
             }))

@@ -38,6 +38,8 @@ struct MockService {
 
 /// Bytes the `com.example.big*` methods answer with (more than the relay's test limit).
 const BIG: usize = 8192;
+/// Opaque bytes served as `content-encoding: gzip` (the proxy must not touch them).
+const GZIPPED: &[u8] = b"\x1f\x8b\x08\x00not-really-gzip";
 /// The relay's `--proxy-max-response-size` in these tests.
 const MAX_RESPONSE: &str = "4096";
 
@@ -114,6 +116,14 @@ async fn answer(State(shared): State<Shared>, request: Request) -> Response {
             });
             Body::from_stream(chunks).into_response()
         }
+        "/xrpc/com.example.gzipped" => (
+            [
+                ("content-encoding", "gzip"),
+                ("content-type", "application/json"),
+            ],
+            GZIPPED.to_vec(),
+        )
+            .into_response(),
         "/xrpc/com.example.fail" => (
             StatusCode::BAD_REQUEST,
             [("retry-after", "7"), ("content-type", "application/json")],
@@ -273,6 +283,21 @@ async fn forwards_queries_and_procedures_with_a_service_token() {
     let (_, second) = verified_claims(&relay, &alice, &bearer(&got.headers)).await;
     assert_eq!(second["lxm"], "com.example.thing.doStuff");
     assert_ne!(second["jti"], claims["jti"]);
+
+    // Encoded bodies pass through untouched, with the client's accept-encoding upstream.
+    let response = relay
+        .http
+        .get(relay.xrpc_url("com.example.gzipped"))
+        .bearer_auth(&alice.access_jwt)
+        .header("atproto-proxy", &target)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), GZIPPED);
+    assert_eq!(service.last().headers["accept-encoding"], "gzip");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
