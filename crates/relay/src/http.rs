@@ -140,7 +140,7 @@ async fn xrpc_handler(
     // make the server hold up to the limit in memory (or wait for it) per request.
     if matches!(route.input, Some(input) if input != "application/json") {
         let probe = Ctx::new(parts.headers.clone(), None);
-        match state.optional_caller(&probe) {
+        match crate::service_auth::probe_caller(&state, &probe, &nsid).await {
             Ok(Some(_)) => {}
             Ok(None) => {
                 return error_response(&XrpcError::new(

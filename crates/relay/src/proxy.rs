@@ -512,11 +512,12 @@ fn forwarded_response_headers(upstream: &reqwest::header::HeaderMap, content: bo
 async fn upstream_error(mut response: reqwest::Response, body_timeout: Duration) -> Response {
     let status = response.status().as_u16();
     let headers = forwarded_response_headers(response.headers(), false);
+    // Without a content type the body may still be JSON (the reference tries it too).
     let json = response
         .headers()
         .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(is_json_content_type);
+        .map(|v| v.to_str().is_ok_and(is_json_content_type))
+        .unwrap_or(true);
     let mut body = Vec::new();
     if json {
         loop {

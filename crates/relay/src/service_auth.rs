@@ -246,6 +246,27 @@ pub async fn verify_service_jwt(
     expected_aud: &str,
     lxm: Option<&str>,
 ) -> Result<ServiceCaller, XrpcError> {
+    verify(state, token, expected_aud, lxm, true).await
+}
+
+/// [`verify_service_jwt`] without recording the `jti`: an early look (before a large body is
+/// read) at a token the handler then verifies for real.
+pub async fn preverify_service_jwt(
+    state: &AppState,
+    token: &str,
+    expected_aud: &str,
+    lxm: Option<&str>,
+) -> Result<ServiceCaller, XrpcError> {
+    verify(state, token, expected_aud, lxm, false).await
+}
+
+async fn verify(
+    state: &AppState,
+    token: &str,
+    expected_aud: &str,
+    lxm: Option<&str>,
+    record_jti: bool,
+) -> Result<ServiceCaller, XrpcError> {
     let parsed = parse(token)?;
     check_claims(&parsed, now_secs_f64(), expected_aud, lxm)?;
     let (did, service_id) = split_iss(&parsed.iss).ok_or(ServiceAuthError::BadIss)?;
@@ -267,11 +288,14 @@ pub async fn verify_service_jwt(
     }
     // Seconds; `exp` passed the lifetime check, so it fits.
     let exp = parsed.exp.ceil() as i64;
-    if !state
-        .service_auth
-        .replay
-        .first_use(&format!("{}\n{jti}", parsed.iss), exp, now_secs())
-    {
+    let replay_key = format!("{}\n{jti}", parsed.iss);
+    let replay = &state.service_auth.replay;
+    let fresh = if record_jti {
+        replay.first_use(&replay_key, exp, now_secs())
+    } else {
+        !replay.contains(&replay_key)
+    };
+    if !fresh {
         return Err(ServiceAuthError::Replayed.into());
     }
     Ok(ServiceCaller {
@@ -309,6 +333,58 @@ impl AppState {
             .bearer()
             .ok_or_else(|| XrpcError::new(401, "MissingJwt", "missing jwt"))?;
         verify_service_jwt(self, token, &self.config.service_did, Some(lxm)).await
+    }
+}
+
+/// Who a request claims to be, checked before its body is read: a session's account, or for
+/// a token that is certainly a service token, its issuer if the token would be accepted for
+/// `lxm` (its `jti` is not recorded: the handler verifies it for real). `None` without a token.
+pub async fn probe_caller(
+    state: &AppState,
+    ctx: &crate::app::Ctx,
+    lxm: &str,
+) -> Result<Option<String>, XrpcError> {
+    match ctx.bearer() {
+        Some(token) if is_definitely_service_auth(token) => {
+            let caller =
+                preverify_service_jwt(state, token, &state.config.service_did, Some(lxm)).await?;
+            Ok(Some(caller.did))
+        }
+        _ => Ok(state.optional_caller(ctx)?.map(|c| c.did)),
+    }
+}
+
+impl AppState {
+    /// The account a method that also takes service auth acts for (the reference's
+    /// `authorizationOrUserServiceAuth`, used by `uploadBlob`): with a token that is certainly a
+    /// service token, its issuer, who must be an account hosted here and not taken down;
+    /// otherwise the session's account, with at least `access`.
+    pub async fn caller_or_service_did(
+        &self,
+        ctx: &crate::app::Ctx,
+        access: crate::auth::Access,
+        lxm: &str,
+    ) -> Result<String, XrpcError> {
+        if !ctx.bearer().is_some_and(is_definitely_service_auth) {
+            return Ok(self.caller(ctx, access).await?.did);
+        }
+        let caller = self.service_caller(ctx, lxm).await?;
+        use store::Store;
+        let account = self
+            .store
+            .account_by_did(&caller.did)
+            .await
+            .map_err(crate::error::store_error)?
+            .filter(|a| a.status != store::AccountStatus::Deleted)
+            .ok_or_else(|| XrpcError::invalid_token("Account not found"))?;
+        if account.status == store::AccountStatus::Takendown {
+            return Err(XrpcError::new(
+                401,
+                "AccountTakedown",
+                "Account has been taken down",
+            ));
+        }
+        Ok(caller.did)
     }
 }
 
@@ -365,6 +441,11 @@ struct ReplayEntries {
 }
 
 impl ReplayCache {
+    /// Whether `key` was recorded (and not yet dropped).
+    pub fn contains(&self, key: &str) -> bool {
+        self.inner.lock().expect("not poisoned").seen.contains(key)
+    }
+
     /// Records `key` (issuer and jti) until `exp`; false if it was already there.
     pub fn first_use(&self, key: &str, exp: i64, now: i64) -> bool {
         let mut entries = self.inner.lock().expect("not poisoned");
@@ -561,6 +642,8 @@ mod tests {
         let cache = ReplayCache::default();
         assert!(cache.first_use("iss\na", 100, 10));
         assert!(!cache.first_use("iss\na", 100, 50));
+        assert!(cache.contains("iss\na"));
+        assert!(!cache.contains("iss\nb"));
         assert!(cache.first_use("iss\nb", 20, 50));
         // After its expiry the entry is dropped (the token itself is refused as expired).
         assert!(cache.first_use("iss\nc", 200, 150));

@@ -304,3 +304,46 @@ async fn did_web_issuers_labeler_keys_and_rotation() {
         (401, "BadJwtSignature".into())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_blob_takes_a_service_token() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    let ours = relay.state.config.service_did.clone();
+    let upload = "com.atproto.repo.uploadBlob";
+    let bytes = b"a processed video, say".to_vec();
+
+    // The way the video service uploads for a user: a token from getServiceAuth.
+    let token = service_auth(&relay, &alice, &format!("aud={ours}&lxm={upload}")).await;
+    let (status, body) = relay
+        .post_bytes(upload, Some("video/mp4"), bytes.clone(), Some(&token))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["blob"]["size"], bytes.len());
+    // Once only.
+    let (status, body) = relay
+        .post_bytes(upload, Some("video/mp4"), bytes.clone(), Some(&token))
+        .await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("BadJwt")));
+    // Bound to another method: refused before the body is read.
+    let token = service_auth(
+        &relay,
+        &alice,
+        &format!("aud={ours}&lxm=com.atproto.repo.createRecord"),
+    )
+    .await;
+    let (status, body) = relay
+        .post_bytes(upload, Some("video/mp4"), bytes.clone(), Some(&token))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("BadJwtLexiconMethod"))
+    );
+    // Sessions still work.
+    let (status, body) = relay
+        .post_bytes(upload, Some("video/mp4"), bytes, Some(&alice.access_jwt))
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
