@@ -21,8 +21,9 @@
 //! - `com.atproto.server.createAccount` with an existing DID (account migration): optional
 //!   service auth, `lxm` = `com.atproto.server.createAccount`, `aud` = this PDS; the account's
 //!   DID is the token's bare `iss`.
-//! - `com.atproto.repo.uploadBlob`: a Bearer token carrying `lxm` is taken as service auth
-//!   (`lxm` = `com.atproto.repo.uploadBlob`) instead of a session.
+//! - `com.atproto.repo.uploadBlob` (done: [`probe_caller`] before the body,
+//!   `AppState::caller_or_service_did` in the handler): a Bearer token carrying `lxm` is taken
+//!   as service auth (`lxm` = `com.atproto.repo.uploadBlob`) instead of a session.
 //! - `com.atproto.admin.*` (the reference's "moderator" auth): service auth whose `iss` is the
 //!   configured moderation service DID (or `did#atproto_labeler`), as an alternative to the
 //!   admin password; the caller checks [`ServiceCaller::iss`] against that DID.
