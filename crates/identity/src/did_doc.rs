@@ -136,9 +136,16 @@ impl DidDocument {
     /// either `Multikey` or one of the legacy `EcdsaSecp256{r,k}1VerificationKey2019` types
     /// (atproto DID spec, "Legacy Representation").
     pub fn signing_key(&self) -> Option<String> {
+        self.verification_key("atproto")
+    }
+
+    /// The key of the first verification method with id `#<fragment>` (relative or absolute),
+    /// controller equal to the DID and a key that parses, as a did:key; the rules of
+    /// [`DidDocument::signing_key`] for any key id (e.g. `atproto_label` for labelers).
+    pub fn verification_key(&self, fragment: &str) -> Option<String> {
         self.verification_methods
             .iter()
-            .filter(|m| self.is_own_id(&m.id, "atproto") && m.controller == self.did)
+            .filter(|m| self.is_own_id(&m.id, fragment) && m.controller == self.did)
             .find_map(|m| {
                 let multibase = m.public_key_multibase.as_deref()?;
                 let key = if m.method_type == "Multikey" {
@@ -164,6 +171,16 @@ impl DidDocument {
         self.services
             .iter()
             .filter(|s| self.is_own_id(&s.id, fragment) && s.service_type == service_type)
+            .find_map(|s| s.endpoint.as_deref().filter(|e| names::is_http_url(e)))
+    }
+
+    /// The endpoint of the first service with id `#<fragment>` (relative or absolute) and a
+    /// usable `http(s)` URL, whatever its type: how a PDS finds the target of an
+    /// `atproto-proxy: <did>#<fragment>` header (XRPC spec, "Service Proxying").
+    pub fn service_endpoint_by_id(&self, fragment: &str) -> Option<&str> {
+        self.services
+            .iter()
+            .filter(|s| self.is_own_id(&s.id, fragment))
             .find_map(|s| s.endpoint.as_deref().filter(|e| names::is_http_url(e)))
     }
 
@@ -252,6 +269,34 @@ mod tests {
             doc.service_endpoint("atproto_labeler", "AtprotoLabeler"),
             Some("https://labeler.test")
         );
+    }
+
+    #[test]
+    fn keys_and_services_by_id() {
+        let atproto = Keypair::generate(Algorithm::K256);
+        let label = Keypair::generate(Algorithm::P256);
+        let doc = json!({
+            "id": DID,
+            "verificationMethod": [
+                method("#atproto", DID, &atproto),
+                method(&format!("{DID}#atproto_label"), DID, &label),
+            ],
+            "service": [
+                { "id": "#bsky_chat", "type": "BskyChatService", "serviceEndpoint": "not a url" },
+                { "id": "did:plc:other#bsky_chat", "type": "BskyChatService", "serviceEndpoint": "https://other.test" },
+                { "id": format!("{DID}#bsky_chat"), "type": "Anything", "serviceEndpoint": "https://chat.test" },
+            ],
+        });
+        let doc = DidDocument::parse(DID, &doc).unwrap();
+        assert_eq!(doc.verification_key("atproto"), Some(atproto.did_key()));
+        assert_eq!(doc.verification_key("atproto_label"), Some(label.did_key()));
+        assert_eq!(doc.verification_key("missing"), None);
+        // Any type; the first usable endpoint of this DID's entries.
+        assert_eq!(
+            doc.service_endpoint_by_id("bsky_chat"),
+            Some("https://chat.test")
+        );
+        assert_eq!(doc.service_endpoint_by_id("bsky_appview"), None);
     }
 
     #[test]

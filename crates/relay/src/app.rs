@@ -28,6 +28,12 @@ pub struct AppState {
     pub rate_limits: crate::ratelimit::RateLimits,
     /// The OAuth authorization server's in-memory state (DPoP nonces, replay caches, clients).
     pub oauth: crate::oauth::OAuthState,
+    /// DID documents of other identities (service-token issuers, proxy targets), cached.
+    pub did_docs: crate::did_docs::DidDocs,
+    /// Incoming service tokens: the replay cache.
+    pub service_auth: crate::service_auth::ServiceAuth,
+    /// The client that forwards proxied XRPC calls.
+    pub proxy: crate::proxy::Proxy,
 }
 
 /// What a handler knows about its request, besides the typed params and body.

@@ -157,17 +157,6 @@ impl Caller {
         }
     }
 
-    /// May the caller call method `lxm` at service `aud` (proxying, service auth)? Legacy
-    /// sessions: anything but chat for plain app passwords. OAuth: what its scopes allow.
-    pub fn allows_rpc(&self, lxm: &str, aud: &str) -> bool {
-        match &self.oauth {
-            Some(g) => g.scopes.allows_rpc(lxm, aud),
-            None => {
-                self.scope != Scope::AppPass || !lxm.to_ascii_lowercase().starts_with("chat.bsky.")
-            }
-        }
-    }
-
     /// Does the caller see the account's email (getSession)?
     pub fn sees_email(&self) -> bool {
         match &self.oauth {
@@ -176,6 +165,29 @@ impl Caller {
                 permission::AccountAction::Read,
             ),
             None => true,
+        }
+    }
+    /// Whether this session may have the PDS call `lxm` on the service `aud` (`did#service`)
+    /// on its behalf: proxied calls (`crate::proxy`) and service tokens. Account management
+    /// (the reference's protected methods) is never reachable that way. App-password sessions
+    /// without the privileged flag may not reach DMs (all of `chat.bsky.*`, as the
+    /// `transition:chat.bsky` OAuth scope draws the line) nor the reference's other privileged
+    /// methods (account creation). `aud` matters only to OAuth `rpc:` scopes.
+    pub fn allows_rpc(&self, lxm: &str, aud: &str) -> bool {
+        if crate::api::server::is_protected_method(lxm) {
+            return false;
+        }
+        if let Some(grant) = &self.oauth {
+            return grant.scopes.allows_rpc(lxm, aud);
+        }
+        let privileged_only = crate::api::server::is_privileged_method(lxm)
+            || lxm
+                .get(..10)
+                .is_some_and(|p| p.eq_ignore_ascii_case("chat.bsky."));
+        match self.scope {
+            Scope::Access | Scope::AppPassPrivileged => true,
+            Scope::AppPass => !privileged_only,
+            Scope::Refresh | Scope::OAuth => false,
         }
     }
 }
@@ -422,7 +434,13 @@ impl AppState {
                 }
             })?;
         if verified.jkt != claims.cnf.jkt {
-            return Err(XrpcError::invalid_token(
+            ctx.set_response_header(
+                "www-authenticate",
+                "DPoP error=\"invalid_token\", error_description=\"DPoP proof key does not match the token's binding\"".to_owned(),
+            );
+            return Err(XrpcError::new(
+                401,
+                "InvalidToken",
                 "DPoP proof key does not match the token's binding",
             ));
         }
@@ -606,6 +624,30 @@ mod tests {
                 .error,
             "ExpiredToken"
         );
+    }
+
+    #[test]
+    fn rpc_rules_of_legacy_sessions() {
+        let caller = |scope| Caller::legacy("did:plc:abc".into(), scope);
+        let aud = "did:web:api.bsky.chat#bsky_chat";
+        let full = caller(Scope::Access);
+        let app = caller(Scope::AppPass);
+        let privileged = caller(Scope::AppPassPrivileged);
+        assert!(full.allows_rpc("app.bsky.feed.getTimeline", aud));
+        assert!(app.allows_rpc("app.bsky.feed.getTimeline", aud));
+        assert!(full.allows_rpc("chat.bsky.convo.listConvos", aud));
+        assert!(privileged.allows_rpc("chat.bsky.convo.listConvos", aud));
+        // DMs need a privileged app password: the listed methods and the rest of chat.bsky.
+        assert!(!app.allows_rpc("chat.bsky.convo.listConvos", aud));
+        assert!(!app.allows_rpc("chat.bsky.convo.addReaction", aud));
+        assert!(!app.allows_rpc("CHAT.BSKY.convo.sendMessage", aud));
+        assert!(!app.allows_rpc("com.atproto.server.createAccount", aud));
+        // Account management is never reached through the PDS, whatever the session.
+        for session in [&full, &app, &privileged] {
+            assert!(!session.allows_rpc("com.atproto.server.deactivateAccount", aud));
+            assert!(!session.allows_rpc("com.atproto.identity.updateHandle", aud));
+        }
+        assert!(!caller(Scope::Refresh).allows_rpc("app.bsky.feed.getTimeline", aud));
     }
 
     #[test]

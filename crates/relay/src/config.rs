@@ -118,6 +118,30 @@ pub struct ServeArgs {
     /// The AppView's DID.
     #[arg(long, env = "PDS_BSKY_APP_VIEW_DID")]
     pub bsky_app_view_did: Option<String>,
+    /// Moderation service (Ozone) that `tools.ozone.*` calls go to without `atproto-proxy`.
+    #[arg(long, env = "PDS_MOD_SERVICE_URL")]
+    pub mod_service_url: Option<String>,
+    /// The moderation service's DID.
+    #[arg(long, env = "PDS_MOD_SERVICE_DID")]
+    pub mod_service_did: Option<String>,
+    /// Service that `com.atproto.moderation.createReport` goes to (default: the mod service).
+    #[arg(long, env = "PDS_REPORT_SERVICE_URL")]
+    pub report_service_url: Option<String>,
+    /// The report service's DID.
+    #[arg(long, env = "PDS_REPORT_SERVICE_DID")]
+    pub report_service_did: Option<String>,
+    /// Let proxied calls reach loopback/private addresses and plain http (default: dev mode).
+    #[arg(long, env = "PDS_DISABLE_SSRF_PROTECTION", action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub disable_ssrf_protection: Option<bool>,
+    /// How long a proxied call may wait for the upstream's response headers, in milliseconds.
+    #[arg(long, env = "PDS_PROXY_HEADERS_TIMEOUT", default_value_t = 10_000)]
+    pub proxy_headers_timeout: u64,
+    /// How long a proxied response body may stall between two chunks, in milliseconds.
+    #[arg(long, env = "PDS_PROXY_BODY_TIMEOUT", default_value_t = 30_000)]
+    pub proxy_body_timeout: u64,
+    /// Largest proxied response body, in bytes.
+    #[arg(long, env = "PDS_PROXY_MAX_RESPONSE_SIZE", default_value_t = 10 * 1024 * 1024)]
+    pub proxy_max_response_size: u64,
     /// SMTP URL for outgoing mail.
     #[arg(long, env = "PDS_EMAIL_SMTP_URL", hide_env_values = true)]
     pub email_smtp_url: Option<String>,
@@ -171,6 +195,8 @@ pub struct Config {
     pub crawlers: Vec<String>,
     pub appview_url: Option<String>,
     pub appview_did: Option<String>,
+    /// Where proxied calls go and the limits they run under (`crate::proxy`).
+    pub proxy: crate::proxy::ProxySettings,
     pub email_smtp_url: Option<String>,
     pub email_from_address: Option<String>,
     /// Links and contact that describeServer advertises.
@@ -305,6 +331,7 @@ impl Config {
                 .collect(),
             appview_url: args.bsky_app_view_url.clone(),
             appview_did: args.bsky_app_view_did.clone(),
+            proxy: crate::proxy::ProxySettings::from_args(args)?,
             email_smtp_url: args.email_smtp_url.clone(),
             email_from_address: args.email_from_address.clone(),
             privacy_policy_url: args.privacy_policy_url.clone(),

@@ -123,6 +123,10 @@ async fn xrpc_handler(
     Path(nsid): Path<String>,
     request: Request,
 ) -> Response {
+    let request = match crate::proxy::intercept(&state, &nsid, request).await {
+        crate::proxy::Intercept::Answered(response) => return with_dpop_nonce(&state, response),
+        crate::proxy::Intercept::Local(request) => request,
+    };
     let Some(route) = xrpc::route(&nsid) else {
         return error_response(&XrpcError::not_supported(&nsid));
     };
@@ -176,7 +180,7 @@ async fn xrpc_handler(
         .path_and_query()
         .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
     if matches!(route.input, Some(input) if input != "application/json") {
-        match state.optional_caller(&ctx) {
+        match crate::service_auth::probe_caller(&state, &ctx, &nsid).await {
             Ok(Some(_)) => {}
             Ok(None) => {
                 return error_response(&XrpcError::new(
@@ -242,12 +246,18 @@ async fn xrpc_handler(
             response.headers_mut().insert(name, v);
         }
     }
-    // Clients must refuse a response to a DPoP request that carries no nonce (OAuth spec).
     if parts.headers.contains_key("dpop") {
-        let nonce = state.oauth.dpop.current_nonce(crate::auth::now_secs());
-        if let Ok(v) = HeaderValue::from_str(&nonce) {
-            response.headers_mut().insert("dpop-nonce", v);
-        }
+        response = with_dpop_nonce(&state, response);
+    }
+    response
+}
+
+/// Adds the current DPoP nonce: clients must refuse a response to a DPoP request that carries
+/// none (OAuth spec), and it costs nothing on other responses.
+fn with_dpop_nonce(state: &AppState, mut response: Response) -> Response {
+    let nonce = state.oauth.dpop.current_nonce(crate::auth::now_secs());
+    if let Ok(v) = HeaderValue::from_str(&nonce) {
+        response.headers_mut().insert("dpop-nonce", v);
     }
     response
 }

@@ -74,6 +74,7 @@ pub async fn build_state(args: &ServeArgs) -> Result<Arc<AppState>, String> {
         crate::resolver::HandleResolver::new(config.dns_servers.clone(), config.dev_mode)?;
     let rate_limits = crate::ratelimit::RateLimits::from_config(&config);
     let oauth = crate::oauth::OAuthState::new(config.dev_mode);
+    let proxy = crate::proxy::Proxy::new(&config.proxy)?;
     Ok(Arc::new(AppState {
         oauth,
         rate_limits,
@@ -86,6 +87,9 @@ pub async fn build_state(args: &ServeArgs) -> Result<Arc<AppState>, String> {
             .map_err(|e| format!("the embedded lexicons do not load: {e}"))?,
         plc,
         handle_resolver,
+        did_docs: crate::did_docs::DidDocs::new(),
+        service_auth: crate::service_auth::ServiceAuth::new(),
+        proxy,
     }))
 }
 

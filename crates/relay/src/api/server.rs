@@ -1340,6 +1340,44 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The minting and the method lists above, for the proxy (`crate::proxy`) and the session
+/// rules (`crate::auth::Caller::allows_rpc`), so service tokens are made in one place.
+impl AppState {
+    /// A service-auth token for the account `iss` (bare DID), addressed to `aud`
+    /// (`did#service`), bound to `lxm`, valid for the default minute.
+    pub(crate) async fn mint_service_jwt(
+        &self,
+        iss: &str,
+        aud: &str,
+        lxm: Option<&str>,
+    ) -> Result<String, XrpcError> {
+        let key = self.repos.signing_key(iss).await?;
+        let now = auth::now_secs();
+        Ok(service_jwt(
+            &key,
+            &ServiceClaims {
+                iat: now,
+                iss,
+                aud,
+                exp: now + SERVICE_AUTH_DEFAULT_SECS,
+                lxm,
+                jti: &random_hex(16),
+            },
+        ))
+    }
+}
+
+/// Whether `lxm` needs a full session or a privileged app password (DMs, account creation).
+pub(crate) fn is_privileged_method(lxm: &str) -> bool {
+    lxm_in(PRIVILEGED_METHODS, lxm)
+}
+
+/// Whether `lxm` is account management that must be called directly, never proxied nor
+/// service-authed.
+pub(crate) fn is_protected_method(lxm: &str) -> bool {
+    lxm_in(PROTECTED_METHODS, lxm)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

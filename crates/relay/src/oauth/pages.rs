@@ -105,7 +105,7 @@ fn page(state: &AppState, title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"referrer\" content=\"no-referrer\">\
+         <meta name=\"referrer\" content=\"same-origin\">\
          <title>{title} · {host}</title><style>{STYLE}</style></head>\
          <body><main>{body}</main></body></html>",
         title = esc(title),
@@ -124,7 +124,9 @@ fn secure(mut response: Response) -> Response {
         ),
     );
     h.insert("cache-control", HeaderValue::from_static("no-store"));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    // `same-origin`, not `no-referrer`: with no referrer, browsers send `Origin: null` on the
+    // pages' own form posts, which the CSRF check must then refuse.
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     response
 }
 

@@ -293,8 +293,9 @@ pub fn check_literal_host(url: &reqwest::Url, allow_private: bool) -> Result<(),
 }
 
 /// Resolves host names for the HTTP client, keeping only public addresses unless allowed.
-struct GuardedResolver {
-    allow_private: bool,
+/// Also the proxy's resolver (`crate::proxy`).
+pub struct GuardedResolver {
+    pub allow_private: bool,
 }
 
 impl reqwest::dns::Resolve for GuardedResolver {
@@ -315,7 +316,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
 }
 
 /// The address a URL host names literally (`127.0.0.1`, `[::1]`), if it is one.
-fn literal_ip(host: &str) -> Option<IpAddr> {
+pub fn literal_ip(host: &str) -> Option<IpAddr> {
     host.trim_start_matches('[')
         .trim_end_matches(']')
         .parse()
