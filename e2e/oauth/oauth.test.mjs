@@ -196,7 +196,7 @@ test('PAR: DPoP required, the nonce dance (use_dpop_nonce + DPoP-Nonce), then re
     const without = await as.postOnce('pushed_authorization_request', form, { key: null })
     expectOAuthError(without, 400, ['invalid_dpop_proof', 'invalid_request', 'use_dpop_nonce'])
   }
-  const first = await as.postOnce('pushed_authorization_request', form, { nonce: undefined })
+  const first = await as.postOnce('pushed_authorization_request', form, { nonce: null })
   expectOAuthError(first, 400, 'use_dpop_nonce')
   assert.ok(first.headers.get('dpop-nonce'), 'a DPoP-Nonce header with use_dpop_nonce')
   const second = expectStatus(await as.postOnce('pushed_authorization_request', form), 201, 'PAR with the nonce')
@@ -246,6 +246,11 @@ test('flow: @atproto/oauth-client-node through the sign-in and consent pages, XR
     shots: { consent: 'consent' },
   })
   assert.deepEqual(seen.slice(-2), ['consent', 'landed'], `pages seen: ${seen.join(' -> ')}`)
+  if (ON_RELAY) {
+    // The consent page names the client by its client_id URL (the contract).
+    const said = seen.text.consent.replace(/\s+/g, ' ')
+    assert.ok(said.includes('http://localhost'), `the consent page shows the client_id: ${said}`)
+  }
   const { params } = await landing
   const { session } = await oauth.callback(params)
   assert.equal(session.did, alice.did)
@@ -380,6 +385,20 @@ test('MUST: a code is used once, and only with its PKCE verifier', async () => {
   expectOAuthError(wrong, 400, 'invalid_grant')
   // The wrong verifier may have burnt the code (the reference does): use a fresh one for reuse.
   const fresh = await codeFor(accounts.alice, client)
+  // The token endpoint's nonce dance first (a proof without the server's nonce): it spends nothing.
+  const noNonce = await fresh.as.postOnce(
+    'token',
+    {
+      grant_type: 'authorization_code',
+      code: fresh.code,
+      redirect_uri: client.redirectUri,
+      code_verifier: fresh.pair.verifier,
+      client_id: client.clientId,
+    },
+    { nonce: null },
+  )
+  expectOAuthError(noNonce, 400, 'use_dpop_nonce')
+  assert.ok(noNonce.headers.get('dpop-nonce'), 'a DPoP-Nonce header with use_dpop_nonce')
   const first = expectStatus(await exchange(fresh), 200, 'the first exchange')
   const second = await exchange(fresh)
   expectOAuthError(second, 400, 'invalid_grant')
@@ -409,6 +428,19 @@ test('MUST: a request without the atproto scope is refused at PAR', async () => 
   const as = await AuthServer.discover(PDS, await newKey())
   const res = await as.par(parForm(client, pkce(), { scope: 'transition:generic' }))
   expectOAuthError(res, 400, 'invalid_scope')
+})
+
+test('resource server: a proof without the nonce gets 401 use_dpop_nonce, WWW-Authenticate and DPoP-Nonce', async () => {
+  const client = loopbackClient('/rs-nonce')
+  const grant = await tokensFor(accounts.alice, client)
+  const rc = new ResourceClient(PDS, grant.as.key, grant.tokens.access_token)
+  const first = await rc.callOnce('GET', 'com.atproto.server.getSession')
+  assert.equal(first.status, 401, `without a nonce: ${show(first)}`)
+  assert.match(first.headers.get('www-authenticate') ?? '', /^DPoP\b.*error="use_dpop_nonce"/, 'WWW-Authenticate')
+  assert.ok(first.headers.get('dpop-nonce'), 'a DPoP-Nonce header')
+  assert.equal(first.json?.error, 'use_dpop_nonce', `the body: ${show(first)}`)
+  const second = expectStatus(await rc.callOnce('GET', 'com.atproto.server.getSession'), 200, 'with the nonce')
+  assert.equal(second.json.did, accounts.alice.did)
 })
 
 test('MUST: a DPoP-bound access token sent as Bearer is refused', async () => {

@@ -92,7 +92,7 @@ export class AuthServer {
     if (nonce) this.nonce = nonce
   }
 
-  /** One POST with a fresh proof (or `proof` as given), no retry. */
+  /** One POST with a fresh proof (or `proof` as given), no retry; `nonce: null` sends none. */
   async postOnce(name, form, { key = this.key, proof, nonce = this.nonce } = {}) {
     const url = this.endpoint(name)
     const headers = {}

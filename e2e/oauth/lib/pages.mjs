@@ -89,15 +89,17 @@ export async function expectPage(driver, page, want) {
  * From the authorize URL to the redirect back to the test client: signs in when asked (with
  * `password`, and `username` unless the page prefilled it), picks `did` on the choose-account page,
  * allows or denies on the consent page. `shots` maps page names to screenshot names. Returns the
- * list of pages seen, in order. With `url` null it goes on from the page the browser shows.
+ * list of pages seen, in order (and what each said, in `.text`). With `url` null it goes on from the page the browser shows.
  */
 export async function authorize(browser, driver, url, { username, password, did, allow = true, shots = {} } = {}) {
   const page = await browser.page()
   if (url !== null) await page.goto(url)
-  const seen = []
+  const seen = [] // page names in order; seen.text[name] is what the page said
+  seen.text = {}
   for (let step = 0; step < 6; step++) {
     const now = await whichPage(driver, page)
     seen.push(now)
+    seen.text[now] = await page.locator('body').innerText()
     if (shots[now]) await browser.screenshot(page, shots[now])
     if (now === 'landed') return seen
     if (now === 'error') throw new Error(`the server showed an error page at ${page.url()}: ${await bodyText(page)}`)
