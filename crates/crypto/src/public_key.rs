@@ -190,6 +190,55 @@ impl PublicKey {
     }
 }
 
+impl PublicKey {
+    /// Builds a key from the affine coordinates of a JWK (`x`, `y`: 32 bytes each, big-endian),
+    /// as DPoP proofs and OAuth client keys carry them. Points not on the curve are refused.
+    pub fn from_jwk_coordinates(
+        alg: Algorithm,
+        x: &[u8],
+        y: &[u8],
+    ) -> Result<PublicKey, CryptoError> {
+        if x.len() != 32 || y.len() != 32 {
+            return Err(CryptoError::InvalidPublicKey(alg));
+        }
+        let mut point = [0u8; 65];
+        point[0] = 0x04;
+        point[1..33].copy_from_slice(x);
+        point[33..].copy_from_slice(y);
+        PublicKey::from_compressed(alg, &point)
+    }
+
+    /// Verifies a JOSE `ES256` / `ES256K` signature (RFC 7518 §3.4: 64-byte `r || s` over
+    /// SHA-256 of the signing input).
+    ///
+    /// Unlike [`PublicKey::verify`], a high-S signature is accepted: JOSE does not ask for
+    /// low-S and WebCrypto (what browsers and Node sign DPoP proofs with) produces either half.
+    /// ECDSA accepts `(r, s)` exactly when it accepts `(r, n - s)`, so the signature is
+    /// normalised and then checked as usual.
+    pub fn verify_jose(&self, msg: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
+        let compact: &[u8; 64] = sig.try_into().map_err(|_| wrong_signature_length(sig))?;
+        let low: [u8; 64] = match &self.point {
+            Point::P256(_) => {
+                let sig = p256::ecdsa::Signature::from_slice(compact)
+                    .map_err(|_| CryptoError::MalformedSignature)?;
+                let sig = sig.normalize_s();
+                let mut out = [0u8; 64];
+                out.copy_from_slice(&sig.to_bytes());
+                out
+            }
+            Point::K256(_) => {
+                let sig = k256::ecdsa::Signature::from_slice(compact)
+                    .map_err(|_| CryptoError::MalformedSignature)?;
+                let sig = sig.normalize_s();
+                let mut out = [0u8; 64];
+                out.copy_from_slice(&sig.to_bytes());
+                out
+            }
+        };
+        self.verify(msg, &low)
+    }
+}
+
 /// Tells a DER signature (`30 <len> 02 …`) apart from plain junk, so callers learn that the
 /// producer used the wrong encoding. A 64-byte input is never taken for DER: compact signatures
 /// may start with 0x30 too.

@@ -26,6 +26,8 @@ pub struct AppState {
     pub handle_resolver: crate::resolver::HandleResolver,
     /// Rate limits (per IP, per endpoint, repo write points).
     pub rate_limits: crate::ratelimit::RateLimits,
+    /// The OAuth authorization server's in-memory state (DPoP nonces, replay caches, clients).
+    pub oauth: crate::oauth::OAuthState,
 }
 
 /// What a handler knows about its request, besides the typed params and body.
@@ -39,6 +41,12 @@ pub struct Ctx {
     /// The raw body of a JSON request, for what the typed input cannot say (putRecord's
     /// `swapRecord: null`, "must not exist", reads as absent there). `None` for other bodies.
     pub json_body: Option<axum::body::Bytes>,
+    /// The request's method and path (with query), for DPoP proofs (`htm`, `htu`).
+    pub method: axum::http::Method,
+    pub path: String,
+    /// The caller, once worked out: a DPoP proof may be checked only once (its `jti` is then
+    /// spent), so every later question about the caller reads this.
+    pub auth_memo: Arc<std::sync::OnceLock<Result<Option<crate::auth::Caller>, xrpc::XrpcError>>>,
 }
 
 impl Ctx {
@@ -48,6 +56,9 @@ impl Ctx {
             remote,
             response_headers: Arc::new(Mutex::new(Vec::new())),
             json_body: None,
+            method: axum::http::Method::GET,
+            path: String::new(),
+            auth_memo: Arc::default(),
         }
     }
 

@@ -28,6 +28,8 @@ pub enum Scope {
     /// An app-password session with privileged access (DMs).
     AppPassPrivileged,
     Refresh,
+    /// An OAuth access token: what it may do is in [`Caller::oauth`].
+    OAuth,
 }
 
 impl Scope {
@@ -37,6 +39,7 @@ impl Scope {
             Scope::AppPass => "com.atproto.appPass",
             Scope::AppPassPrivileged => "com.atproto.appPassPrivileged",
             Scope::Refresh => "com.atproto.refresh",
+            Scope::OAuth => "oauth",
         }
     }
 
@@ -79,12 +82,111 @@ pub enum Access {
 pub struct Caller {
     pub did: String,
     pub scope: Scope,
+    /// For OAuth callers: the grant (session, client, scopes).
+    pub oauth: Option<std::sync::Arc<OAuthGrant>>,
+}
+
+/// What an OAuth access token grants.
+#[derive(Debug)]
+pub struct OAuthGrant {
+    pub session_id: String,
+    pub client_id: String,
+    pub scopes: permission::ScopeSet,
 }
 
 impl Caller {
     pub fn is_app_password(&self) -> bool {
         matches!(self.scope, Scope::AppPass | Scope::AppPassPrivileged)
     }
+
+    /// A legacy session (password or app password).
+    pub fn legacy(did: String, scope: Scope) -> Caller {
+        Caller {
+            did,
+            scope,
+            oauth: None,
+        }
+    }
+
+    /// Refuses the call unless the caller may write records of `collection` (`action`).
+    pub fn require_repo(
+        &self,
+        collection: &str,
+        action: permission::RepoAction,
+    ) -> Result<(), XrpcError> {
+        match &self.oauth {
+            Some(g) if !g.scopes.allows_repo(collection, action) => Err(scope_missing(&format!(
+                "repo:{collection}?action={}",
+                action.as_str()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses the call unless the caller may upload a blob of type `mime`.
+    pub fn require_blob(&self, mime: &str) -> Result<(), XrpcError> {
+        match &self.oauth {
+            Some(g) if !g.scopes.allows_blob(mime) => Err(scope_missing(&format!("blob:{mime}"))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses the call unless the caller may read or manage the account attribute.
+    pub fn require_account(
+        &self,
+        attr: permission::AccountAttr,
+        action: permission::AccountAction,
+    ) -> Result<(), XrpcError> {
+        match &self.oauth {
+            Some(g) if !g.scopes.allows_account(attr, action) => Err(scope_missing(&format!(
+                "account:{}?action={}",
+                attr.as_str(),
+                action.as_str()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses the call unless the caller may change the identity attribute.
+    pub fn require_identity(&self, attr: permission::IdentityAttr) -> Result<(), XrpcError> {
+        match &self.oauth {
+            Some(g) if !g.scopes.allows_identity(attr) => {
+                Err(scope_missing(&format!("identity:{}", attr.as_str())))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// May the caller call method `lxm` at service `aud` (proxying, service auth)? Legacy
+    /// sessions: anything but chat for plain app passwords. OAuth: what its scopes allow.
+    pub fn allows_rpc(&self, lxm: &str, aud: &str) -> bool {
+        match &self.oauth {
+            Some(g) => g.scopes.allows_rpc(lxm, aud),
+            None => {
+                self.scope != Scope::AppPass || !lxm.to_ascii_lowercase().starts_with("chat.bsky.")
+            }
+        }
+    }
+
+    /// Does the caller see the account's email (getSession)?
+    pub fn sees_email(&self) -> bool {
+        match &self.oauth {
+            Some(g) => g.scopes.allows_account(
+                permission::AccountAttr::Email,
+                permission::AccountAction::Read,
+            ),
+            None => true,
+        }
+    }
+}
+
+/// 403 for an OAuth token whose scope does not cover the call.
+pub fn scope_missing(scope: &str) -> XrpcError {
+    XrpcError::new(
+        403,
+        "ScopeMissingError",
+        format!("Missing required scope \"{scope}\""),
+    )
 }
 
 pub fn now_secs() -> i64 {
@@ -106,10 +208,17 @@ pub fn sign_jwt(secret: &[u8], typ: &str, claims: &Claims) -> String {
     token
 }
 
-fn hmac_sha256(secret: &[u8], msg: &[u8]) -> Vec<u8> {
+pub(crate) fn hmac_sha256(secret: &[u8], msg: &[u8]) -> Vec<u8> {
     let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("any key length");
     mac.update(msg);
     mac.finalize().into_bytes().to_vec()
+}
+
+/// Checks an HMAC-SHA256 tag in constant time.
+pub(crate) fn hmac_verify(secret: &[u8], msg: &[u8], tag: &[u8]) -> bool {
+    let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("any key length");
+    mac.update(msg);
+    mac.verify_slice(tag).is_ok()
 }
 
 /// Verifies an HS256 JWT of type `typ` and returns its claims. Checks the signature (in constant
@@ -229,9 +338,26 @@ impl AppState {
 
     /// The caller behind an access token, if the request carries one; errors for a bad token.
     pub fn optional_caller(&self, ctx: &Ctx) -> Result<Option<Caller>, XrpcError> {
+        ctx.auth_memo
+            .get_or_init(|| self.work_out_caller(ctx))
+            .clone()
+    }
+
+    fn work_out_caller(&self, ctx: &Ctx) -> Result<Option<Caller>, XrpcError> {
+        if let Some(token) = ctx
+            .header("authorization")
+            .and_then(|h| h.strip_prefix("DPoP "))
+        {
+            return self.oauth_caller(ctx, token.trim()).map(Some);
+        }
         let Some(token) = ctx.bearer() else {
             return Ok(None);
         };
+        if crate::oauth::tokens::is_dpop_bound(token) {
+            return Err(XrpcError::invalid_token(
+                "This is a DPoP-bound OAuth token: send it with the DPoP authorization scheme and a DPoP proof, not as Bearer",
+            ));
+        }
         let claims = verify_jwt(
             &self.secrets.jwt_secret,
             "at+jwt",
@@ -241,10 +367,79 @@ impl AppState {
         let scope = Scope::parse(&claims.scope)
             .filter(|s| *s != Scope::Refresh)
             .ok_or_else(|| XrpcError::invalid_token("Bad token scope"))?;
-        Ok(Some(Caller {
+        Ok(Some(Caller::legacy(claims.sub, scope)))
+    }
+
+    /// The caller behind a DPoP-bound OAuth access token: the token (signature, audience,
+    /// expiry), then the proof (key binding, method, URL, token hash, nonce, replay). A stale
+    /// nonce answers 401 `use_dpop_nonce` with `WWW-Authenticate` (RFC 9449 §9); the response
+    /// carries the fresh nonce either way (see `http.rs`).
+    fn oauth_caller(&self, ctx: &Ctx, token: &str) -> Result<Caller, XrpcError> {
+        use crate::oauth::dpop::DpopError;
+        use crate::oauth::tokens::{verify_access_token, TokenError};
+        let now = now_secs();
+        let claims = verify_access_token(
+            &self.secrets.jwt_secret,
+            token,
+            &self.config.service_did,
+            now,
+        )
+        .map_err(|e| {
+            let (error, message) = match e {
+                TokenError::Expired => ("ExpiredToken", "Token has expired"),
+                TokenError::Invalid => ("InvalidToken", "Token could not be verified"),
+            };
+            ctx.set_response_header(
+                "www-authenticate",
+                format!("DPoP error=\"invalid_token\", error_description=\"{message}\""),
+            );
+            XrpcError::new(401, error, message)
+        })?;
+        let proof = ctx
+            .header("dpop")
+            .ok_or_else(|| XrpcError::invalid_token("DPoP proof required"))?;
+        let url = format!("{}{}", self.config.public_url, ctx.path);
+        let verified = self
+            .oauth
+            .dpop
+            .verify(proof, ctx.method.as_str(), &url, Some(token), now)
+            .map_err(|e| match e {
+                DpopError::UseNonce => {
+                    ctx.set_response_header(
+                        "www-authenticate",
+                        "DPoP error=\"use_dpop_nonce\", error_description=\"Resource server requires nonce in DPoP proof\"".to_owned(),
+                    );
+                    XrpcError::new(401, "use_dpop_nonce", "Resource server requires nonce in DPoP proof")
+                }
+                DpopError::Invalid(m) => {
+                    ctx.set_response_header(
+                        "www-authenticate",
+                        "DPoP error=\"invalid_dpop_proof\"".to_owned(),
+                    );
+                    XrpcError::new(401, "invalid_dpop_proof", m)
+                }
+            })?;
+        if verified.jkt != claims.cnf.jkt {
+            return Err(XrpcError::invalid_token(
+                "DPoP proof key does not match the token's binding",
+            ));
+        }
+        let scopes: permission::ScopeSet = claims
+            .scope
+            .parse()
+            .map_err(|_| XrpcError::invalid_token("Bad token scope"))?;
+        if !scopes.has_atproto() {
+            return Err(XrpcError::invalid_token("Token lacks the atproto scope"));
+        }
+        Ok(Caller {
             did: claims.sub,
-            scope,
-        }))
+            scope: Scope::OAuth,
+            oauth: Some(std::sync::Arc::new(OAuthGrant {
+                session_id: claims.jti,
+                client_id: claims.client_id,
+                scopes,
+            })),
+        })
     }
 
     /// The caller, who must have a session of at least `access`, and whose account must not be
@@ -259,9 +454,39 @@ impl AppState {
             | (Access::Privileged, Scope::AppPass) => {
                 return Err(XrpcError::invalid_token("Bad token scope"));
             }
+            // Deleting the account, app passwords and the like are for the user's own password
+            // sessions, never for an app.
+            (Access::Full, Scope::OAuth) => {
+                return Err(XrpcError::new(
+                    403,
+                    "ScopeMissingError",
+                    "This method is not available to OAuth clients",
+                ));
+            }
+            (Access::Privileged, Scope::OAuth) => {
+                let ok = caller.oauth.as_ref().is_some_and(|g| {
+                    g.scopes.has_transition_chat_bsky() && g.scopes.has_transition_generic()
+                });
+                if !ok {
+                    return Err(scope_missing("transition:chat.bsky"));
+                }
+            }
             _ => {}
         }
         use store::Store;
+        if let Some(grant) = &caller.oauth {
+            use store::oauth::OAuthStore;
+            // Revoked sessions end at once, not when the access token expires.
+            let live = self
+                .store
+                .oauth_session(&grant.session_id)
+                .await
+                .map_err(crate::error::store_error)?
+                .is_some_and(|s| s.did == caller.did);
+            if !live {
+                return Err(XrpcError::invalid_token("Token has been revoked"));
+            }
+        }
         let account = self
             .store
             .account_by_did(&caller.did)

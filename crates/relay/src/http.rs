@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use xrpc::{HttpMethod, Kind, XrpcError, XrpcRequest};
@@ -31,6 +31,37 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/.well-known/did.json",
             get(crate::api::identity::well_known_did_json),
         )
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(crate::oauth::server::protected_resource),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(crate::oauth::server::authorization_server),
+        )
+        .route("/oauth/jwks", get(crate::oauth::server::jwks))
+        .route("/oauth/par", post(crate::oauth::server::par))
+        .route("/oauth/token", post(crate::oauth::server::token))
+        .route("/oauth/revoke", post(crate::oauth::server::revoke))
+        .route("/oauth/authorize", get(crate::oauth::pages::authorize))
+        .route(
+            "/oauth/authorize/sign-in",
+            post(crate::oauth::pages::sign_in),
+        )
+        .route(
+            "/oauth/authorize/consent",
+            post(crate::oauth::pages::consent),
+        )
+        .route("/account", get(crate::oauth::pages::account))
+        .route(
+            "/account/sign-in",
+            post(crate::oauth::pages::account_sign_in),
+        )
+        .route(
+            "/account/sign-out",
+            post(crate::oauth::pages::account_sign_out),
+        )
+        .route("/account/revoke", post(crate::oauth::pages::account_revoke))
         .route("/", get(root))
         .fallback(not_found)
         .layer(axum::middleware::from_fn(cors))
@@ -64,9 +95,13 @@ async fn cors(request: Request, next: axum::middleware::Next) -> Response {
         return response;
     }
     let mut response = next.run(request).await;
-    response
-        .headers_mut()
-        .insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    let headers = response.headers_mut();
+    headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+    // Browser OAuth clients must read the DPoP nonce and the auth challenge.
+    headers.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static("DPoP-Nonce, WWW-Authenticate, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy, Retry-After, Atproto-Repo-Rev, Atproto-Content-Labelers"),
+    );
     response
 }
 
@@ -134,9 +169,14 @@ async fn xrpc_handler(
     // Blob and CAR bodies (uploadBlob, importRepo) may be far larger than any JSON body, and
     // both methods need a session: check it before buffering, so an anonymous client cannot
     // make the server hold up to the limit in memory (or wait for it) per request.
+    let mut ctx = Ctx::new(parts.headers.clone(), remote);
+    ctx.method = parts.method.clone();
+    ctx.path = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
     if matches!(route.input, Some(input) if input != "application/json") {
-        let probe = Ctx::new(parts.headers.clone(), None);
-        match state.optional_caller(&probe) {
+        match state.optional_caller(&ctx) {
             Ok(Some(_)) => {}
             Ok(None) => {
                 return error_response(&XrpcError::new(
@@ -161,7 +201,6 @@ async fn xrpc_handler(
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let mut ctx = Ctx::new(parts.headers, remote);
     if route.input == Some("application/json") {
         ctx.json_body = Some(body.clone());
     }
@@ -201,6 +240,13 @@ async fn xrpc_handler(
     for (name, value) in response_headers.lock().expect("not poisoned").drain(..) {
         if let Ok(v) = HeaderValue::from_str(&value) {
             response.headers_mut().insert(name, v);
+        }
+    }
+    // Clients must refuse a response to a DPoP request that carries no nonce (OAuth spec).
+    if parts.headers.contains_key("dpop") {
+        let nonce = state.oauth.dpop.current_nonce(crate::auth::now_secs());
+        if let Ok(v) = HeaderValue::from_str(&nonce) {
+            response.headers_mut().insert("dpop-nonce", v);
         }
     }
     response

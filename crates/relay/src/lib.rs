@@ -13,6 +13,7 @@ pub mod firehose;
 pub mod handles;
 pub mod http;
 pub mod lexicons;
+pub mod oauth;
 pub mod plc;
 pub mod ratelimit;
 pub mod records;

@@ -73,7 +73,9 @@ pub async fn build_state(args: &ServeArgs) -> Result<Arc<AppState>, String> {
     let handle_resolver =
         crate::resolver::HandleResolver::new(config.dns_servers.clone(), config.dev_mode)?;
     let rate_limits = crate::ratelimit::RateLimits::from_config(&config);
+    let oauth = crate::oauth::OAuthState::new(config.dev_mode);
     Ok(Arc::new(AppState {
+        oauth,
         rate_limits,
         config,
         secrets,

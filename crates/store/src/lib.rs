@@ -25,6 +25,7 @@ use std::task::{Context, Poll};
 use data::Cid;
 
 pub mod blobstore;
+pub mod oauth;
 pub mod sqlite;
 
 /// A failure of the store. Constraint violations that a caller must answer with a specific

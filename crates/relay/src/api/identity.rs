@@ -45,6 +45,7 @@ impl xrpc::com::atproto::identity::ComAtprotoIdentityHandler<Ctx> for AppState {
 
     async fn update_handle(&self, ctx: Ctx, input: update_handle::Input) -> Result<(), XrpcError> {
         let caller = self.caller(&ctx, Access::Standard).await?;
+        caller.require_identity(permission::IdentityAttr::Handle)?;
         let did = caller.did.as_str();
         self.limit_update_handle(&ctx, did)?;
         let rules = HandleRules::of(&self.config);

@@ -20,6 +20,7 @@ use crate::error::store_error;
 use crate::ratelimit;
 use crate::records::{self, PreparedWrite, RecordWrite};
 use crate::repos::CommitOutcome;
+use permission::RepoAction;
 
 impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
     async fn create_record(
@@ -29,6 +30,7 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
     ) -> Result<create_record::Output, XrpcError> {
         let caller = self.caller(&ctx, Access::Standard).await?;
         let input = input.data;
+        caller.require_repo(input.collection.as_str(), RepoAction::Create)?;
         let did = self
             .writable_repo(&caller.did, input.repo.as_ref())
             .await?
@@ -76,6 +78,9 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
         let caller = self.caller(&ctx, Access::Standard).await?;
         let swap_record = swap_record_of(&ctx, input.swap_record.as_ref())?;
         let input = input.data;
+        // putRecord may create or replace, so it needs both (as the reference asks).
+        caller.require_repo(input.collection.as_str(), RepoAction::Create)?;
+        caller.require_repo(input.collection.as_str(), RepoAction::Update)?;
         let did = self
             .writable_repo(&caller.did, input.repo.as_ref())
             .await?
@@ -140,6 +145,7 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
     ) -> Result<delete_record::Output, XrpcError> {
         let caller = self.caller(&ctx, Access::Standard).await?;
         let input = input.data;
+        caller.require_repo(input.collection.as_str(), RepoAction::Delete)?;
         let did = self
             .writable_repo(&caller.did, input.repo.as_ref())
             .await?
@@ -204,6 +210,14 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
                 "Too many writes. Max: {}",
                 records::MAX_WRITES
             )));
+        }
+        for write in &input.writes {
+            let (collection, action) = match write {
+                aw::InputWritesItem::Create(w) => (w.collection.as_str(), RepoAction::Create),
+                aw::InputWritesItem::Update(w) => (w.collection.as_str(), RepoAction::Update),
+                aw::InputWritesItem::Delete(w) => (w.collection.as_str(), RepoAction::Delete),
+            };
+            caller.require_repo(collection, action)?;
         }
         let points = input
             .writes
@@ -382,6 +396,7 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
                 "Request encoding (Content-Type) required but not provided",
             ));
         }
+        caller.require_blob(&input.content_type)?;
         let blob = self
             .upload_blob_bytes(&caller.did, &input.content_type, &input.bytes)
             .await?;

@@ -303,7 +303,11 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
     async fn get_session(&self, ctx: Ctx) -> Result<get_session::Output, XrpcError> {
         let caller = self.caller(&ctx, Access::Standard).await?;
         let account = self.account(&caller.did).await?;
-        let info = self.session_info(&account).await;
+        let mut info = self.session_info(&account).await;
+        if !caller.sees_email() {
+            info.email = None;
+            info.email_confirmed = None;
+        }
         Ok(get_session::Output::from(
             xrpc::atrium_api::com::atproto::server::get_session::OutputData {
                 active: info.active,
@@ -692,6 +696,18 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
                 "aud must be a valid atproto DID or did#serviceId reference",
             ));
         }
+        if caller.oauth.is_some() {
+            // An app may only mint tokens for what it may call itself (OAuth spec,
+            // `transition:generic`: "service auth tokens for the specific API endpoints the
+            // client has access to").
+            let aud_str: &str = aud.as_ref();
+            if !caller.allows_rpc(lxm.as_deref().unwrap_or("*"), aud_str) {
+                return Err(auth::scope_missing(&format!(
+                    "rpc:{}?aud={aud_str}",
+                    lxm.as_deref().unwrap_or("*")
+                )));
+            }
+        }
         if let Some(lxm) = &lxm {
             if caller.scope == Scope::AppPass && lxm_in(PRIVILEGED_METHODS, lxm) {
                 return Err(XrpcError::invalid_request(format!(
@@ -923,7 +939,10 @@ impl AppState {
 
     /// The account a login identifier names: an email (it has an `@`), a DID, or a handle
     /// (case-insensitive). Deleted accounts are not found.
-    async fn login_account(&self, identifier: &str) -> Result<Option<Account>, XrpcError> {
+    pub(crate) async fn login_account(
+        &self,
+        identifier: &str,
+    ) -> Result<Option<Account>, XrpcError> {
         let identifier = identifier.trim();
         let found = if identifier.contains('@') {
             self.store
@@ -1260,7 +1279,10 @@ async fn hash_blocking(password: String) -> Result<String, XrpcError> {
         .map_err(|_| XrpcError::internal("password hashing failed"))
 }
 
-async fn verify_blocking(password: String, hash: Option<String>) -> Result<bool, XrpcError> {
+pub(crate) async fn verify_blocking(
+    password: String,
+    hash: Option<String>,
+) -> Result<bool, XrpcError> {
     tokio::task::spawn_blocking(move || match hash {
         Some(hash) => auth::verify_password(&password, &hash),
         // No password: fail in the time a check takes.

@@ -11,7 +11,7 @@ use crate::{Result, StoreError};
 use super::backend;
 
 /// Every migration, oldest first.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V_OAUTH];
 
 /// The schema version this build writes.
 pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -167,6 +167,71 @@ CREATE TABLE event (
     frame    BLOB NOT NULL
 ) STRICT;
 CREATE INDEX event_time ON event(time_ms);
+"#;
+
+/// The OAuth authorization server's state (see `crate::oauth`).
+///
+/// * `oauth_request.code` is unique while present; a row stays a day after its code was used so
+///   a replayed code (or PKCE challenge) is recognised, and the sessions it produced revoked.
+/// * `oauth_session` cascades from `account`; `oauth_used_refresh` from `oauth_session`, so
+///   revoking a session forgets its old tokens too.
+/// * `oauth_device_account` links browser devices to the accounts signed in on them.
+const V_OAUTH: &str = r#"
+CREATE TABLE oauth_request (
+    id              TEXT PRIMARY KEY,
+    client_id       TEXT NOT NULL,
+    client_auth     TEXT NOT NULL,
+    params          TEXT NOT NULL,
+    dpop_jkt        TEXT NOT NULL,
+    code_challenge  TEXT NOT NULL,
+    expires_at      INTEGER NOT NULL,
+    did             TEXT,
+    device_id       TEXT,
+    code            TEXT UNIQUE,
+    code_used       INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX oauth_request_challenge ON oauth_request(code_challenge);
+CREATE INDEX oauth_request_expiry ON oauth_request(expires_at);
+
+CREATE TABLE oauth_session (
+    id                  TEXT PRIMARY KEY,
+    uid                 INTEGER NOT NULL REFERENCES account(uid) ON DELETE CASCADE,
+    client_id           TEXT NOT NULL,
+    client_auth         TEXT NOT NULL,
+    dpop_jkt            TEXT NOT NULL,
+    scope               TEXT NOT NULL,
+    device_id           TEXT,
+    code                TEXT,
+    refresh_token       TEXT NOT NULL UNIQUE,
+    refresh_expires_at  INTEGER NOT NULL,
+    created_at          INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL,
+    expires_at          INTEGER
+) STRICT;
+CREATE INDEX oauth_session_uid ON oauth_session(uid);
+CREATE INDEX oauth_session_code ON oauth_session(code);
+
+CREATE TABLE oauth_used_refresh (
+    refresh_token  TEXT PRIMARY KEY,
+    session_id     TEXT NOT NULL REFERENCES oauth_session(id) ON DELETE CASCADE
+) STRICT;
+CREATE INDEX oauth_used_refresh_session ON oauth_used_refresh(session_id);
+
+CREATE TABLE oauth_device (
+    id            TEXT PRIMARY KEY,
+    secret_hash   TEXT NOT NULL,
+    user_agent    TEXT,
+    ip            TEXT,
+    created_at    INTEGER NOT NULL,
+    last_seen_at  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE oauth_device_account (
+    device_id         TEXT NOT NULL REFERENCES oauth_device(id) ON DELETE CASCADE,
+    uid               INTEGER NOT NULL REFERENCES account(uid) ON DELETE CASCADE,
+    authenticated_at  INTEGER NOT NULL,
+    PRIMARY KEY (device_id, uid)
+) STRICT;
 "#;
 
 /// Brings the database up to [`VERSION`]; refuses a database written by a newer build.

@@ -98,6 +98,7 @@ pub(crate) enum Op {
         accounts: Vec<String>,
     },
     ApplyCommit(Box<CommitWrite>),
+    OAuth(super::oauth::Write),
     PutTempBlob {
         did: String,
         meta: BlobMeta,
@@ -381,6 +382,7 @@ async fn run_op(
 ) -> Result<Done> {
     match op {
         Op::CreateAccount(account) => create_account(conn, account).await.map(|()| Done::Unit),
+        Op::OAuth(write) => super::oauth::apply(conn, write).await,
         Op::SetPasswordHash { did, hash } => {
             let n = sqlx::query("UPDATE account SET password_hash = ?2 WHERE did = ?1")
                 .bind(&did)
