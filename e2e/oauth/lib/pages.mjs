@@ -17,7 +17,9 @@ const relay = {
   error: '[role="alert"]',
   async fillSignIn(page, { username, password }) {
     const form = page.locator(this.signIn)
-    if (username !== undefined) await form.locator('input[name="username"]').fill(username)
+    // With a login_hint the username may be prefilled and read-only.
+    const user = form.locator('input[name="username"]')
+    if (username !== undefined && (await user.isEditable())) await user.fill(username)
     await form.locator('input[name="password"][type="password"]').fill(password)
     await form.locator('button[type="submit"]', { hasText: 'Sign in' }).click()
   },
