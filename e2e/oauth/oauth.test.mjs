@@ -229,13 +229,13 @@ test('flow: @atproto/oauth-client-node through the sign-in and consent pages, XR
   app.reset()
   const landing = app.waitForRedirect()
   await page.goto(url.href)
-  await expectPage(driver, page, 'sign-in')
+  await expectPage(driver, page, 'sign-in', browser)
   await browser.screenshot(page, 'sign-in')
   assert.equal(await page.locator('input[name="username"]').inputValue(), alice.handle, 'login_hint prefilled')
   await driver.fillSignIn(page, { password: 'not-the-password' })
   if (ON_RELAY) {
     await page.locator('[role="alert"]').first().waitFor({ timeout: 15_000 })
-    await expectPage(driver, page, 'sign-in')
+    await expectPage(driver, page, 'sign-in', browser)
   } else {
     await page.getByText(/invalid|incorrect|wrong/i).first().waitFor({ timeout: 15_000 })
   }
@@ -333,10 +333,16 @@ test('confidential client: private_key_jwt with metadata and JWKS served on 127.
   assert.ok(grant.code, `a code (${grant.params})`)
 
   const unauthenticated = await exchange(grant)
-  expectOAuthError(unauthenticated, [400, 401].includes(unauthenticated.status) ? unauthenticated.status : 400, [
-    'invalid_client',
-    'invalid_request',
-  ])
+  // RFC 6749 5.2: invalid_client may be 401; a missing assertion may also read as invalid_request.
+  expectOAuthError(unauthenticated, [400, 401], ['invalid_client', 'invalid_request'])
+  const stranger = await newKey(key.jwk.kid) // same kid, not the key the JWKS publishes
+  const forged = await exchange(grant, {
+    extra: {
+      client_assertion_type: CLIENT_ASSERTION_TYPE,
+      client_assertion: await clientAssertion(stranger, { clientId, audience: grant.as.metadata.issuer }),
+    },
+  })
+  expectOAuthError(forged, [400, 401], 'invalid_client')
   const res = expectStatus(await exchange(grant, { extra: await assertion(grant.as) }), 200, 'token with a client assertion')
   checkTokenResponse(res.json, accounts.alice, GENERIC)
   const rc = new ResourceClient(PDS, grant.as.key, res.json.access_token)
@@ -485,7 +491,7 @@ test('pages: login_hint pre-fills the username on the sign-in page', async () =>
   const par = expectStatus(await as.par(parForm(client, pkce(), { login_hint: bob.handle })), 201, 'PAR')
   const page = await browser.page()
   await page.goto(as.authorizeUrl(client.clientId, par.json.request_uri))
-  await expectPage(driver, page, 'sign-in')
+  await expectPage(driver, page, 'sign-in', browser)
   assert.equal(await page.locator('input[name="username"]').inputValue(), bob.handle)
   await browser.screenshot(page, 'sign-in-login-hint')
   // Sign bob in too, so that this browser holds two accounts for the next test.
@@ -507,7 +513,7 @@ test('pages: a second authorization in the same browser offers the signed-in acc
   const par = expectStatus(await as.par(parForm(client, pkce())), 201, 'PAR')
   const page = await browser.page()
   await page.goto(as.authorizeUrl(client.clientId, par.json.request_uri))
-  await expectPage(driver, page, 'choose-account')
+  await expectPage(driver, page, 'choose-account', browser)
   for (const a of [accounts.alice, accounts.bob]) {
     assert.equal(await page.locator(`button[name="account"][value="${a.did}"]`).count(), 1, `${a.handle} offered`)
   }
@@ -528,7 +534,7 @@ test('pages: a bad request_uri shows an error page with a way back', async () =>
   const res = await page.goto(as.authorizeUrl(client.clientId, 'urn:ietf:params:oauth:request_uri:req-nonexistent'))
   assert.ok(res.status() >= 400 && res.status() < 500, `a 4xx status, got ${res.status()}`)
   if (ON_RELAY) {
-    await expectPage(driver, page, 'error')
+    await expectPage(driver, page, 'error', browser)
     assert.ok(await page.locator('a[href]').count(), `a link back: ${await bodyText(page)}`)
   } else {
     await page.getByText(/error|invalid|unknown|expired/i).first().waitFor({ timeout: 15_000 })

@@ -34,6 +34,12 @@ export class Browser {
     context.setDefaultTimeout(15_000)
     context.setDefaultNavigationTimeout(15_000)
     const browser = new Browser(context, profile, outDir)
+    // The last form POST's origin headers, so that a refused form can say what the browser sent.
+    context.on('request', async (request) => {
+      if (request.method() !== 'POST') return
+      const h = await request.allHeaders().catch(() => request.headers())
+      browser.lastPost = `${request.url()} with Origin: ${h.origin ?? '(none)'}, Sec-Fetch-Site: ${h['sec-fetch-site'] ?? '(none)'}`
+    })
     return browser
   }
 
@@ -42,6 +48,7 @@ export class Browser {
     this.profile = profile
     this.outDir = outDir
     this.shots = []
+    this.lastPost = null
   }
 
   async page() {

@@ -81,9 +81,10 @@ export async function bodyText(page) {
 }
 
 /** Expects the given page to show; returns it. */
-export async function expectPage(driver, page, want) {
+export async function expectPage(driver, page, want, browser) {
   const got = await whichPage(driver, page)
-  assert.equal(got, want, `expected the ${want} page, got the ${got} page at ${page.url()}: ${await bodyText(page)}`)
+  const post = browser?.lastPost ? ` (after the browser's POST ${browser.lastPost})` : ''
+  assert.equal(got, want, `expected the ${want} page, got the ${got} page at ${page.url()}: ${await bodyText(page)}${post}`)
   return got
 }
 
@@ -104,7 +105,10 @@ export async function authorize(browser, driver, url, { username, password, did,
     seen.text[now] = await page.locator('body').innerText()
     if (shots[now]) await browser.screenshot(page, shots[now])
     if (now === 'landed') return seen
-    if (now === 'error') throw new Error(`the server showed an error page at ${page.url()}: ${await bodyText(page)}`)
+    if (now === 'error') {
+      const post = browser.lastPost ? ` (after the browser's POST ${browser.lastPost})` : ''
+      throw new Error(`the server showed an error page at ${page.url()}: ${await bodyText(page)}${post}`)
+    }
     if (now === 'sign-in') {
       assert.ok(password, `asked to sign in at ${page.url()} without a password to give`)
       await driver.fillSignIn(page, { username, password })
