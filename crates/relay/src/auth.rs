@@ -354,7 +354,9 @@ impl AppState {
             return Ok(None);
         };
         if crate::oauth::tokens::is_dpop_bound(token) {
-            return Err(XrpcError::invalid_token(
+            return Err(XrpcError::new(
+                401,
+                "InvalidToken",
                 "This is a DPoP-bound OAuth token: send it with the DPoP authorization scheme and a DPoP proof, not as Bearer",
             ));
         }
@@ -484,7 +486,16 @@ impl AppState {
                 .map_err(crate::error::store_error)?
                 .is_some_and(|s| s.did == caller.did);
             if !live {
-                return Err(XrpcError::invalid_token("Token has been revoked"));
+                ctx.set_response_header(
+                    "www-authenticate",
+                    "DPoP error=\"invalid_token\", error_description=\"Token has been revoked\""
+                        .to_owned(),
+                );
+                return Err(XrpcError::new(
+                    401,
+                    "InvalidToken",
+                    "Token has been revoked",
+                ));
             }
         }
         let account = self

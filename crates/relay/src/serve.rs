@@ -119,6 +119,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     crate::crawlers::spawn(state.clone())?;
     crate::blobs::spawn_gc(state.clone());
     crate::firehose::spawn_pruner(state.clone());
+    crate::oauth::spawn_pruner(state.clone());
     let app = crate::http::router(state.clone());
     axum::serve(
         listener,

@@ -149,7 +149,12 @@ pub trait OAuthStore: Send + Sync {
         device_id: &str,
     ) -> impl Future<Output = Result<Vec<(String, i64)>>> + Send;
 
-    /// Drops requests that expired before `before`, sessions past their end or their refresh
-    /// token's, and devices unseen since `before`. Returns how many rows went.
-    fn prune_oauth(&self, now: i64, before: i64) -> impl Future<Output = Result<u64>> + Send;
+    /// Drops requests that expired before `requests_before`, sessions past their end or their
+    /// refresh token's, and devices unseen since `devices_before`. Returns how many rows went.
+    fn prune_oauth(
+        &self,
+        now: i64,
+        requests_before: i64,
+        devices_before: i64,
+    ) -> impl Future<Output = Result<u64>> + Send;
 }

@@ -137,3 +137,33 @@ impl OAuthState {
         }
     }
 }
+
+/// How often expired OAuth rows (requests, sessions, idle devices) are dropped.
+const PRUNE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// Devices unseen this long are forgotten (their accounts must sign in again).
+const DEVICE_IDLE_SECS: i64 = 365 * 24 * 60 * 60;
+
+/// Drops expired OAuth state now and then. Used requests are kept a day past their expiry so a
+/// replayed code or PKCE challenge is still recognised.
+pub fn spawn_pruner(state: std::sync::Arc<crate::app::AppState>) -> tokio::task::JoinHandle<()> {
+    use store::oauth::OAuthStore;
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(PRUNE_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let now = crate::auth::now_secs();
+            if let Err(e) = state
+                .store
+                .prune_oauth(
+                    now,
+                    now - tokens::USED_REQUEST_MEMORY_SECS,
+                    now - DEVICE_IDLE_SECS,
+                )
+                .await
+            {
+                eprintln!("oauth pruning failed (retrying later): {e}");
+            }
+        }
+    })
+}

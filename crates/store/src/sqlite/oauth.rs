@@ -44,7 +44,8 @@ pub(crate) enum Write {
     },
     Prune {
         now: i64,
-        before: i64,
+        requests_before: i64,
+        devices_before: i64,
     },
 }
 
@@ -369,8 +370,18 @@ impl OAuthStore for SqliteStore {
         .map_err(backend)
     }
 
-    async fn prune_oauth(&self, now: i64, before: i64) -> Result<u64> {
-        self.oauth_write(Write::Prune { now, before }).await
+    async fn prune_oauth(
+        &self,
+        now: i64,
+        requests_before: i64,
+        devices_before: i64,
+    ) -> Result<u64> {
+        self.oauth_write(Write::Prune {
+            now,
+            requests_before,
+            devices_before,
+        })
+        .await
     }
 }
 
@@ -557,16 +568,20 @@ pub(crate) async fn apply(conn: &mut SqliteConnection, write: Write) -> Result<D
         .await
         .map_err(backend)?
         .rows_affected(),
-        Write::Prune { now, before } => {
+        Write::Prune {
+            now,
+            requests_before,
+            devices_before,
+        } => {
             let mut n = 0;
             for (sql, bound) in [
-                ("DELETE FROM oauth_request WHERE expires_at < ?1", before),
+                ("DELETE FROM oauth_request WHERE expires_at < ?1", requests_before),
                 (
                     "DELETE FROM oauth_session WHERE refresh_expires_at < ?1 \
                      OR (expires_at IS NOT NULL AND expires_at < ?1)",
                     now,
                 ),
-                ("DELETE FROM oauth_device WHERE last_seen_at < ?1", before),
+                ("DELETE FROM oauth_device WHERE last_seen_at < ?1", devices_before),
             ] {
                 n += sqlx::query(sql)
                     .bind(bound)
