@@ -64,5 +64,8 @@ fi
 step "end-to-end: the official clients (@atproto/api, @atproto/repo, Python atproto) against the relay"
 e2e/run.sh
 
+step "end-to-end: OAuth (@atproto/oauth-client-node, Debian chromium on the relay's own pages, raw-HTTP MUSTs)"
+e2e/oauth/run.sh
+
 step "L1 conformance: the official vectors"
 cargo run --quiet --locked -p vectors --bin l1
