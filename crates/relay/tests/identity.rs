@@ -6,78 +6,11 @@
 
 mod common;
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::TestRelay;
+use common::{MockDns, TestRelay};
 use serde_json::{json, Value as Json};
-
-/// A DNS server on loopback answering TXT queries from a table (name → TXT values); other
-/// names get NXDOMAIN. The table can change while it runs.
-struct MockDns {
-    addr: SocketAddr,
-    records: Arc<Mutex<HashMap<String, Vec<String>>>>,
-}
-
-impl MockDns {
-    async fn start() -> MockDns {
-        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let addr = socket.local_addr().unwrap();
-        let records: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
-        let table = records.clone();
-        tokio::spawn(async move {
-            let mut buf = [0u8; 512];
-            loop {
-                let Ok((n, from)) = socket.recv_from(&mut buf).await else {
-                    return;
-                };
-                let answer = answer(&buf[..n], &table.lock().unwrap());
-                let _ = socket.send_to(&answer, from).await;
-            }
-        });
-        MockDns { addr, records }
-    }
-
-    fn set(&self, name: &str, values: &[&str]) {
-        self.records.lock().unwrap().insert(
-            name.to_owned(),
-            values.iter().map(|v| v.to_string()).collect(),
-        );
-    }
-}
-
-/// Answers a standard query: the question echoed, then the TXT records of its name.
-fn answer(query: &[u8], table: &HashMap<String, Vec<String>>) -> Vec<u8> {
-    let mut labels = Vec::new();
-    let mut pos = 12;
-    while query[pos] != 0 {
-        let len = query[pos] as usize;
-        labels.push(String::from_utf8_lossy(&query[pos + 1..pos + 1 + len]).to_string());
-        pos += 1 + len;
-    }
-    let question_end = pos + 5;
-    let name = labels.join(".");
-    let values = table.get(&name);
-    let mut out = query[..2].to_vec();
-    out.extend_from_slice(if values.is_some() {
-        &[0x81, 0x80]
-    } else {
-        &[0x81, 0x83]
-    });
-    out.extend_from_slice(&[0, 1]);
-    out.extend_from_slice(&(values.map_or(0, Vec::len) as u16).to_be_bytes());
-    out.extend_from_slice(&[0, 0, 0, 0]);
-    out.extend_from_slice(&query[12..question_end]);
-    for value in values.into_iter().flatten() {
-        out.extend_from_slice(&[0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 60]);
-        out.extend_from_slice(&((value.len() + 1) as u16).to_be_bytes());
-        out.push(value.len() as u8);
-        out.extend_from_slice(value.as_bytes());
-    }
-    out
-}
 
 async fn plc_document(relay: &TestRelay, did: &str) -> Json {
     relay

@@ -912,3 +912,97 @@ async fn pages_deny_login_hint_and_session_list() {
     assert_eq!(status, 200);
     assert!(html.contains("action=\"/account/sign-in\"") && !html.contains(&alice.handle));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn include_scopes_resolve_authenticated_permission_sets() {
+    let dns = common::MockDns::start().await;
+    let server = dns.addr.to_string();
+    let Some(relay) = TestRelay::start_with(&["--dns-servers", &server]).await else {
+        return;
+    };
+    // The lexicon publisher is an account on this relay; DNS points the authority at it.
+    let publisher = relay.create_account("lexpub").await;
+    let nsid = "app.example.authPosting";
+    let lexicon = json!({"$type": "com.atproto.lexicon.schema", "lexicon": 1, "id": nsid,
+    "defs": {"main": {"type": "permission-set", "title": "Posting", "detail": "Write posts",
+        "permissions": [
+            {"type": "permission", "resource": "repo", "collection": ["app.example.post"]},
+            {"type": "permission", "resource": "rpc", "inheritAud": true, "lxm": ["app.example.getFeed"]},
+            {"type": "permission", "resource": "repo", "collection": ["app.other.post"]}
+        ]}}});
+    let (status, body) = relay
+        .post(
+            "com.atproto.repo.createRecord",
+            &json!({"repo": publisher.did, "collection": "com.atproto.lexicon.schema", "rkey": nsid, "record": lexicon}),
+            Some(&publisher.access_jwt),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    dns.set("_lexicon.example.app", &[&format!("did={}", publisher.did)]);
+
+    let alice = relay.create_account("incl").await;
+    let scope = "atproto include:app.example.authPosting?aud=did:web:api.example.com%23svc";
+    let client = client_id(scope);
+    let mut key = DpopKey::new();
+    let p = pkce();
+    let (status, body) = par(&relay, &mut key, &client, scope, &p, &[]).await;
+    assert_eq!(status, 201, "{body}");
+    let request_uri = body["request_uri"].as_str().unwrap().to_owned();
+    // The consent page shows the set's title and what it grants.
+    let mut browser = Browser::new();
+    let back = approve(&relay, &mut browser, &client, &request_uri, &alice, "allow").await;
+    let mut grant = Grant {
+        key,
+        client,
+        code: query_param(&back, "code").unwrap(),
+        pkce: p,
+    };
+    let (status, tokens) = exchange(&relay, &mut grant).await;
+    assert_eq!(status, 200, "{tokens}");
+    let granted = tokens["scope"].as_str().unwrap();
+    assert!(granted.contains("repo:app.example.post"), "{granted}");
+    assert!(
+        granted.contains("rpc:app.example.getFeed?aud=did:web:api.example.com%23svc"),
+        "{granted}"
+    );
+    assert!(
+        !granted.contains("app.other.post"),
+        "outside the set's authority: {granted}"
+    );
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let record = json!({"repo": alice.did, "collection": "app.example.post", "record": {"$type": "app.example.post", "text": "hi"}});
+    let (status, body) = xrpc_dpop(
+        &relay,
+        &mut grant.key,
+        &access,
+        "com.atproto.repo.createRecord",
+        Some(&record),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let other = json!({"repo": alice.did, "collection": "app.other.post", "record": {"$type": "app.other.post", "text": "no"}});
+    let (status, body) = xrpc_dpop(
+        &relay,
+        &mut grant.key,
+        &access,
+        "com.atproto.repo.createRecord",
+        Some(&other),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+
+    // A set nobody publishes fails the request, naming the set.
+    let scope = "atproto include:app.nowhere.authAll";
+    let client = client_id(scope);
+    let mut key = DpopKey::new();
+    let (status, body) = par(&relay, &mut key, &client, scope, &pkce(), &[]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope")),
+        "{body}"
+    );
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("app.nowhere.authAll"));
+}

@@ -23,6 +23,7 @@ const DECLARED_AGE: &str = "app.bsky.actor.defs#declaredAgePref";
 impl xrpc::app::bsky::actor::AppBskyActorHandler<Ctx> for AppState {
     async fn get_preferences(&self, ctx: Ctx) -> Result<get_preferences::Output, XrpcError> {
         let caller = self.caller(&ctx, Access::Standard).await?;
+        self.require_preferences_scope(&caller, "app.bsky.actor.getPreferences")?;
         let full = caller.scope == Scope::Access;
         let mut preferences: Vec<Json> = self
             .store
@@ -55,6 +56,7 @@ impl xrpc::app::bsky::actor::AppBskyActorHandler<Ctx> for AppState {
         input: put_preferences::Input,
     ) -> Result<(), XrpcError> {
         let caller = self.caller(&ctx, Access::Standard).await?;
+        self.require_preferences_scope(&caller, "app.bsky.actor.putPreferences")?;
         let full = caller.scope == Scope::Access;
         let body = serde_json::json!({ "preferences": input.preferences });
         let value = data::json::from_json(&body)
@@ -159,6 +161,34 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
+}
+
+impl AppState {
+    /// Preferences are the AppView's business served here, so an OAuth app needs the `rpc`
+    /// permission for the method at the AppView (as the reference asks), which
+    /// `transition:generic` includes.
+    fn require_preferences_scope(
+        &self,
+        caller: &crate::auth::Caller,
+        lxm: &str,
+    ) -> Result<(), XrpcError> {
+        if caller.oauth.is_none() {
+            return Ok(());
+        }
+        let aud = format!(
+            "{}#bsky_appview",
+            self.config
+                .proxy
+                .appview
+                .as_ref()
+                .map_or("did:web:api.bsky.app", |a| a.did.as_str())
+        );
+        if caller.allows_rpc(lxm, &aud) {
+            Ok(())
+        } else {
+            Err(crate::auth::scope_missing(&format!("rpc:{lxm}?aud={aud}")))
+        }
+    }
 }
 
 #[cfg(test)]

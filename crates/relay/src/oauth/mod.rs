@@ -13,6 +13,7 @@ pub mod client;
 pub mod dpop;
 pub mod jose;
 pub mod pages;
+pub mod permission_sets;
 pub mod server;
 pub mod tokens;
 
@@ -109,6 +110,7 @@ impl From<store::StoreError> for OAuthError {
 pub struct OAuthState {
     pub dpop: dpop::Dpop,
     pub clients: client::Clients,
+    pub permission_sets: permission_sets::PermissionSets,
     /// Client-assertion `jti`s already seen (until when they could still be valid).
     assertion_jtis: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
@@ -118,6 +120,7 @@ impl OAuthState {
         OAuthState {
             dpop: dpop::Dpop::new(),
             clients: client::Clients::new(dev_mode),
+            permission_sets: Default::default(),
             assertion_jtis: Default::default(),
         }
     }

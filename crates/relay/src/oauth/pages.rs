@@ -574,10 +574,30 @@ fn consent_page(
     account: &store::Account,
     hidden: &str,
 ) -> Html<String> {
-    let scopes: String = describe_scope(&pending.params.scope)
+    let mut scopes: String = describe_scope(&pending.params.scope)
         .iter()
+        .filter(|line| !line.starts_with("The permission set "))
         .map(|line| format!("<li>{}</li>", esc(line)))
         .collect();
+    for set in &pending.params.permission_sets {
+        let granted: String = set
+            .scopes
+            .iter()
+            .flat_map(|s| describe_scope(s))
+            .map(|line| format!("<li>{}</li>", esc(&line)))
+            .collect();
+        scopes.push_str(&format!(
+            "<li><strong>{title}</strong>{detail}<br><span class=\"muted\">{include}</span>\
+             <ul>{granted}</ul></li>",
+            title = esc(set.title.as_deref().unwrap_or("A set of permissions")),
+            detail = set
+                .detail
+                .as_deref()
+                .map(|d| format!(": {}", esc(d)))
+                .unwrap_or_default(),
+            include = esc(&set.include),
+        ));
+    }
     let body = format!(
         "<h1>Allow access?</h1><p class=\"host\">@{handle} on {host}</p>\
          <p>This app wants access to your account:</p>{client}\

@@ -38,6 +38,67 @@ pub struct AuthorizationParams {
     pub login_hint: Option<String>,
     pub response_mode: String,
     pub prompt: Option<String>,
+    /// The `include:` scopes, resolved at PAR.
+    #[serde(default)]
+    pub permission_sets: Vec<ResolvedSet>,
+}
+
+/// A permission set as resolved for one `include:` scope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResolvedSet {
+    /// The `include:` scope itself.
+    pub include: String,
+    pub title: Option<String>,
+    pub detail: Option<String>,
+    /// What it grants.
+    pub scopes: Vec<String>,
+}
+
+impl AuthorizationParams {
+    /// The scope a token carries: the requested scope plus what its permission sets grant, so
+    /// the resource server needs no resolution of its own.
+    pub fn granted_scope(&self) -> String {
+        let mut tokens: Vec<&str> = self.scope.split(' ').filter(|t| !t.is_empty()).collect();
+        for set in &self.permission_sets {
+            for scope in &set.scopes {
+                if !tokens.contains(&scope.as_str()) {
+                    tokens.push(scope);
+                }
+            }
+        }
+        tokens.join(" ")
+    }
+}
+
+/// Resolves every `include:` of `scope`; a set that cannot be resolved fails the request (the
+/// client asked for it by name, and granting less than it shows would surprise everyone).
+async fn resolve_includes(state: &AppState, scope: &str) -> Result<Vec<ResolvedSet>, OAuthError> {
+    let set: permission::ScopeSet = scope
+        .parse()
+        .map_err(|e| OAuthError::invalid_scope(format!("invalid scope: {e}")))?;
+    let mut out = Vec::new();
+    for include in set.includes() {
+        let doc = state
+            .oauth
+            .permission_sets
+            .resolve(state, &include.nsid)
+            .await
+            .map_err(|e| {
+                OAuthError::invalid_scope(format!(
+                    "the permission set {} could not be resolved: {e}",
+                    include.nsid.as_str()
+                ))
+            })?;
+        let expanded = permission::expand_permission_set(include, &doc)
+            .map_err(|e| OAuthError::invalid_scope(format!("{}: {e}", include.nsid.as_str())))?;
+        out.push(ResolvedSet {
+            include: include.to_string(),
+            title: expanded.title,
+            detail: expanded.detail,
+            scopes: expanded.scopes.iter().map(ToString::to_string).collect(),
+        });
+    }
+    Ok(out)
 }
 
 /// `/.well-known/oauth-protected-resource`
@@ -232,6 +293,7 @@ async fn par_inner(
         .unwrap_or("atproto")
         .to_owned();
     check_scope(&scope, &meta)?;
+    let permission_sets = resolve_includes(state, &scope).await?;
     let response_mode = match field(&form, "response_mode") {
         None | Some("query") => "query",
         Some("fragment") => "fragment",
@@ -265,6 +327,7 @@ async fn par_inner(
         login_hint,
         response_mode: response_mode.to_owned(),
         prompt,
+        permission_sets,
     };
     let id = tokens::random_token("req");
     state
@@ -439,7 +502,7 @@ async fn exchange_code(
         client_id: meta.client_id.clone(),
         client_auth: request.client_auth.clone(),
         dpop_jkt: jkt,
-        scope: params.scope.clone(),
+        scope: params.granted_scope(),
         device_id: request.device_id.clone(),
         code: Some(code.to_owned()),
         refresh_token: tokens::random_token("ref"),
