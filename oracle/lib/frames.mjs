@@ -28,8 +28,10 @@ async function describeBlocks(bytes, commitCid) {
     const car = await readCar(bytes)
     const cids = []
     let commit = null
+    // A #sync frame names its commit only as the CAR's root.
+    const root = commitCid ?? car.roots[0] ?? null
     for (const [cid, block] of car.blocks) {
-      if (commitCid && cid.toString() === commitCid.toString()) {
+      if (root && cid.toString() === root.toString()) {
         commit = toJson([...decodeAll(block)][0])
       } else cids.push(cid.toString())
     }

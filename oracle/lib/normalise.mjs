@@ -28,13 +28,19 @@ const typed = (name, value) => `<${name}:${value === null ? 'null' : typeof valu
  */
 export const RULES = [
   {
+    name: 'error-message',
+    why: 'the `message` of an XRPC error (and of an error frame) is prose for people: only its presence and type are compared, not its wording. The error name and status are compared. (The reference 0.5.35 words lexicon errors as "Expected string value type (got 5) at $.record.text"; ours follow the older @atproto/lexicon wording "Record/text must be a string"; params errors and JSON parse errors differ likewise.)',
+    match: (p) => last(p) === 'message' && p[p.length - 2] === 'body',
+    to: (v) => typed('message', v),
+  },
+  {
     name: 'commit-cid',
     why: 'a commit CID covers the DID and the signature, both per server (write results `commit.cid`, getLatestCommit/getRepoStatus `cid`/`head`, the firehose `commit`, a CAR root)',
     match: (p, v) =>
       typeof v === 'string' &&
       ((last(p) === 'cid' && p[p.length - 2] === 'commit') ||
-        (last(p) === 'commit' && under(p, 'frame')) ||
-        (last(p) === 'cid' && under(p, 'latestCommit')) ||
+        (last(p) === 'commit' && (under(p, 'frame') || under(p, 'frames'))) ||
+        (last(p) === 'cid' && p.some((x) => typeof x === 'string' && /latestcommit/i.test(x))) ||
         last(p) === 'head' ||
         last(p) === 'commitCid' ||
         last(p) === 'repoCommit'),

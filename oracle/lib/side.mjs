@@ -60,6 +60,21 @@ export class Server {
     })
   }
 
+  /**
+   * Waits until no new frame for `did` arrived for `quietMs` (at most `maxMs`): events sequenced
+   * right after the latest commit (a #sync after account creation) are then in.
+   */
+  async settle(did, quietMs = 150, maxMs = 3000) {
+    const until = Date.now() + maxMs
+    let seen = -1
+    while (Date.now() < until) {
+      const now = this.framesOf(did).length
+      if (now === seen) return
+      seen = now
+      await new Promise((r) => setTimeout(r, quietMs))
+    }
+  }
+
   framesOf(did) {
     return this.frames.filter((f) => f.body?.repo === did || f.body?.did === did)
   }
@@ -170,6 +185,7 @@ export class Run {
         () => !rev || this.server.framesOf(did).some((f) => f.t === '#commit' && f.body.rev === rev),
         `${name}'s commit ${rev}`,
       )
+      await this.server.settle(did)
       const frames = this.server.framesOf(did)
       const described = []
       for (const f of frames) described.push(await describeFrame(f))

@@ -124,6 +124,15 @@ export const scenarios = [
     },
   },
   {
+    name: 'account.activate-when-active',
+    async run(r) {
+      await r.createAccount('act')
+      await r.post('activateAccount on an active account', 'com.atproto.server.activateAccount', undefined, { as: 'act' })
+      await r.get('getRepoStatus', 'com.atproto.sync.getRepoStatus', { did: r.did('act') })
+      await r.post('createRecord', 'com.atproto.repo.createRecord', { repo: r.did('act'), collection: POST, rkey: rkey(1), record: post('act') }, { as: 'act' })
+    },
+  },
+  {
     name: 'account.deactivate-activate',
     fast: true,
     async run(r) {
@@ -147,7 +156,6 @@ export const scenarios = [
         password: 'pw-deact-oracle',
       })
       await r.post('activateAccount', 'com.atproto.server.activateAccount', undefined, { as: 'deact' })
-      await r.post('activateAccount again', 'com.atproto.server.activateAccount', undefined, { as: 'deact' })
       await r.get('getRepoStatus active', 'com.atproto.sync.getRepoStatus', { did: r.did('deact') })
       await r.post('createRecord after activation', 'com.atproto.repo.createRecord', rec(3), { as: 'deact' })
     },
