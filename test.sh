@@ -64,5 +64,9 @@ fi
 step "end-to-end: the official clients (@atproto/api, @atproto/repo, Python atproto) against the relay"
 e2e/run.sh
 
+step "L2 oracle: the relay and the reference PDS on the same scenarios (fast subset; nightly: oracle/run --full)"
+python3 oracle/check_compose.py
+oracle/run
+
 step "L1 conformance: the official vectors"
 cargo run --quiet --locked -p vectors --bin l1
