@@ -12,7 +12,9 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 
+import { allowedBy } from './lib/allow.mjs'
 import { diff, showDiff } from './lib/diff.mjs'
+import { invariants } from './lib/invariants.mjs'
 import { normalise, RULES } from './lib/normalise.mjs'
 import { Run, Server } from './lib/side.mjs'
 
@@ -77,11 +79,7 @@ function asObject(run) {
   return normalise(out, run)
 }
 
-// An allow-list path is a glob: `*` stands for any characters, everything else is literal.
-const glob = (pattern) => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
-for (const a of allowList) a.regex = glob(a.path)
-const allowed = (scenario, d) =>
-  allowList.find((a) => (a.scenario === '*' || a.scenario === scenario) && a.regex.test(d.path))
+const allowed = allowedBy(allowList)
 
 async function runOn(server, scenario, index) {
   const r = new Run(server, scenario.name, index)
@@ -103,7 +101,9 @@ for (const [i, scenario] of all.entries()) {
   // Sequentially: each server's firehose and timings are then the scenario's own.
   const a = await runOn(ref, scenario, i)
   const b = await runOn(relay, scenario, i)
-  const diffs = diff(asObject(a), asObject(b))
+  const na = asObject(a)
+  const nb = asObject(b)
+  const diffs = [...invariants(a, na), ...invariants(b, nb), ...diff(na, nb)]
   const open = []
   let allowedCount = 0
   for (const d of diffs) {
