@@ -779,6 +779,11 @@ async fn deactivated_accounts_log_in_but_cannot_write() {
         .post("com.atproto.repo.createRecord", &post, Some(&token))
         .await;
     assert_eq!(status, 200, "{body}");
+    // Activating an active account announces it again, as the reference does.
+    let (status, body) = relay
+        .post_empty("com.atproto.server.activateAccount", Some(&token))
+        .await;
+    assert_eq!(status, 200, "{body}");
 
     // The firehose saw it all, in order.
     let kinds: Vec<(String, Json)> = relay
@@ -799,8 +804,15 @@ async fn deactivated_accounts_log_in_but_cannot_write() {
             "#account", // reactivation, in the reference's order: no new commit, a #sync
             "#identity",
             "#sync",
-            "#commit", // the post
+            "#commit",  // the post
+            "#account", // activation again: the same announcement, no new commit
+            "#identity",
+            "#sync",
         ]
+    );
+    assert_eq!(
+        kinds[11].1["rev"], kinds[8].1["rev"],
+        "the #sync names the post's commit"
     );
     assert_eq!(kinds[4].1["active"], false);
     assert_eq!(kinds[4].1["status"], "deactivated");

@@ -583,8 +583,9 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
         let caller = self.caller(&ctx, Access::Full).await?;
         let account = self.account(&caller.did).await?;
         match account.status {
-            AccountStatus::Active => return Ok(()),
-            AccountStatus::Deactivated => {}
+            // Already active: announced again below, as the reference does (a way to make
+            // consumers resynchronise).
+            AccountStatus::Active | AccountStatus::Deactivated => {}
             AccountStatus::Takendown | AccountStatus::Suspended => {
                 return Err(account_takedown());
             }
@@ -595,10 +596,12 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
         if let Some(problem) = self.did_document_problem(&account.did).await? {
             return Err(XrpcError::invalid_request(problem));
         }
-        self.store
-            .set_account_status(&account.did, AccountStatus::Active)
-            .await
-            .map_err(store_error)?;
+        if account.status == AccountStatus::Deactivated {
+            self.store
+                .set_account_status(&account.did, AccountStatus::Active)
+                .await
+                .map_err(store_error)?;
+        }
         // #account active, #identity, then a #sync naming the current commit, so consumers
         // resynchronise without a new commit (the reference's order; sync 1.1).
         self.sequence_account(&account.did, AccountStatus::Active)
