@@ -105,15 +105,15 @@ for (const [i, scenario] of all.entries()) {
   const nb = asObject(b)
   const diffs = [...invariants(a, na), ...invariants(b, nb), ...diff(na, nb)]
   const open = []
-  let allowedCount = 0
+  const allowedDiffs = []
   for (const d of diffs) {
     const entry = allowed(scenario.name, d)
     if (entry) {
       used.add(entry)
-      allowedCount++
-      if (values.verbose) console.log(`     allowed ${showDiff(d)}`)
+      allowedDiffs.push(d)
     } else open.push(d)
   }
+  const allowedCount = allowedDiffs.length
   const ms = Date.now() - t0
   const extra = allowedCount ? `, ${allowedCount} allowed difference${allowedCount > 1 ? 's' : ''}` : ''
   if (open.length === 0) {
@@ -123,8 +123,9 @@ for (const [i, scenario] of all.entries()) {
     failed++
     console.log(`FAIL ${scenario.name} (${ms} ms${extra})`)
     for (const d of open.slice(0, values.verbose ? 100000 : 40)) console.log(`     ${showDiff(d)}`)
-    if (open.length > 40) console.log(`     … and ${open.length - 40} more`)
+    if (open.length > 40 && !values.verbose) console.log(`     … and ${open.length - 40} more`)
   }
+  if (values.verbose) for (const d of allowedDiffs) console.log(`     allowed ${showDiff(d)}`)
 }
 if (values.full && !values.only?.length) {
   for (const a of allowList) {

@@ -62,6 +62,33 @@ export const scenarios = [
     },
   },
   {
+    name: 'blob.over-limit',
+    async run(r) {
+      await r.createAccount('bol')
+      // The default limit on both is 5 MiB (5,242,880 bytes).
+      const at = new Uint8Array(5 * 1024 * 1024)
+      at.set(gradientPng(2, 2, 1))
+      await upload(r, 'exactly the limit', 'bol', at)
+      const over = new Uint8Array(5 * 1024 * 1024 + 1)
+      await upload(r, 'one byte over the limit', 'bol', over, 'application/octet-stream')
+    },
+  },
+  {
+    name: 'identity.recommended-credentials',
+    async run(r) {
+      await r.createAccount('rc')
+      await r.get('getRecommendedDidCredentials', 'com.atproto.identity.getRecommendedDidCredentials', {}, { as: 'rc' })
+      await r.get('without auth', 'com.atproto.identity.getRecommendedDidCredentials', {})
+      await r.get('getServiceAuth', 'com.atproto.server.getServiceAuth', { aud: 'did:web:appview.invalid', lxm: 'app.bsky.feed.getTimeline' }, { as: 'rc' })
+      await r.get('getServiceAuth without aud', 'com.atproto.server.getServiceAuth', {}, { as: 'rc' })
+      await r.get('getServiceAuth with a bad aud', 'com.atproto.server.getServiceAuth', { aud: 'not a did' }, { as: 'rc' })
+      await r.get('getServiceAuth expiring in two hours', 'com.atproto.server.getServiceAuth', {
+        aud: 'did:web:appview.invalid',
+        exp: Math.floor(Date.now() / 1000) + 7200,
+      }, { as: 'rc' })
+    },
+  },
+  {
     name: 'handle.update',
     fast: true,
     async run(r) {

@@ -44,6 +44,44 @@ export const scenarios = [
     },
   },
   {
+    name: 'sync.list-repos',
+    async run(r) {
+      await r.createAccount('lr1')
+      await r.createAccount('lr2')
+      await r.post('deactivate lr2', 'com.atproto.server.deactivateAccount', {}, { as: 'lr2' })
+      // Other scenarios' accounts are listed too: keep this scenario's, in the server's order.
+      const mine = new Set([r.did('lr1'), r.did('lr2')])
+      const seen = []
+      let cursor
+      for (let page = 0; page < 50; page++) {
+        const res = await r.get(null, 'com.atproto.sync.listRepos', { limit: 100, cursor })
+        if (res.status !== 200) {
+          r.observe('listRepos failed', { status: res.status, body: res.json })
+          break
+        }
+        seen.push(...res.json.repos.filter((x) => mine.has(x.did)))
+        cursor = res.json.cursor
+        if (!cursor || res.json.repos.length === 0) break
+      }
+      r.observe('listRepos (this scenario\'s accounts)', seen)
+      await r.post('activate lr2', 'com.atproto.server.activateAccount', undefined, { as: 'lr2' })
+      await r.post('a last write', 'com.atproto.repo.createRecord', { repo: r.did('lr2'), collection: POST, rkey: rkey(1), record: post('x') }, { as: 'lr2' })
+    },
+  },
+  {
+    name: 'firehose.large-commit',
+    async run(r) {
+      await r.createAccount('lc')
+      // 200 creates in one commit (the most applyWrites takes), then 100 deletes: a deep MST change.
+      await r.post('create 200', 'com.atproto.repo.applyWrites', { repo: r.did('lc'), writes: writes(1, 200) }, { as: 'lc' })
+      const D = 'com.atproto.repo.applyWrites#delete'
+      await r.post('delete 100', 'com.atproto.repo.applyWrites', {
+        repo: r.did('lc'),
+        writes: Array.from({ length: 100 }, (_, i) => ({ $type: D, collection: POST, rkey: rkey(2 * i + 1) })),
+      }, { as: 'lc' })
+    },
+  },
+  {
     name: 'sync.bad',
     async run(r) {
       const nobody = 'did:plc:aaaaaaaaaaaaaaaaaaaaaaaa'
