@@ -185,6 +185,13 @@ export class Run {
         () => !rev || this.server.framesOf(did).some((f) => f.t === '#commit' && f.body.rev === rev),
         `${name}'s commit ${rev}`,
       )
+      // A repo's first commit is followed by a #sync on the reference (and the relay): when the
+      // latest frame is that commit, wait for what follows it, then for the stream to go quiet.
+      await this.server.waitFrames(() => {
+        const mine = this.server.framesOf(did)
+        const last = mine[mine.length - 1]
+        return !(last?.t === '#commit' && last.body.since == null)
+      })
       await this.server.settle(did)
       const frames = this.server.framesOf(did)
       const described = []
