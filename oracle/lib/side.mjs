@@ -46,7 +46,7 @@ export class Server {
   }
 
   /** Waits until `ready()` holds over the frames received so far (bounded). */
-  async waitFrames(ready, what) {
+  async waitFrames(ready) {
     if (ready()) return true
     return new Promise((resolve) => {
       const done = (ok) => {
