@@ -9,6 +9,7 @@ import { allowedBy, glob } from './lib/allow.mjs'
 import { diff } from './lib/diff.mjs'
 import { invariants } from './lib/invariants.mjs'
 import { normalise } from './lib/normalise.mjs'
+import { invalidRecordAt } from './lib/record-errors.mjs'
 
 let checks = 0
 const check = (name, fn) => {
@@ -101,6 +102,21 @@ check('invariants catch faults both servers share', () => {
   assert.ok(!invariants(run('reference'), obs).some((d) => d.path.endsWith('server fault')))
 })
 
+check('lexicon errors blame the same field in either wording', () => {
+  const cases = [
+    ['Invalid app.bsky.feed.post record: Expected string value type (got 5) at $.record.text', 'text'],
+    ['Invalid app.bsky.feed.post record: Record/text must be a string', 'text'],
+    ['Invalid app.bsky.feed.post record: Expected string value type (got 5) at $.writes[1].value.text', 'text'],
+    ['Invalid app.bsky.feed.post record: Missing required key "createdAt" at $.record', ''],
+    ['Invalid app.bsky.feed.post record: Record must have the property "createdAt"', ''],
+    ['Invalid app.bsky.actor.profile record: Expected one of "image/png" (got "text/plain") at $.record.avatar.mimeType', 'avatar.mimeType'],
+    ['Invalid app.bsky.actor.profile record: Record/avatar has mimeType text/plain but must match image/png', 'avatar.mimeType'],
+    ['Invalid app.bsky.feed.post record: Record/langs/0 must be a valid language code', 'langs.0'],
+    ['Invalid app.bsky.feed.post record: Expected x at $.record.langs[0]', 'langs.0'],
+    ['Record not found', undefined],
+  ]
+  for (const [message, want] of cases) assert.equal(invalidRecordAt(message), want, message)
+})
 check('the allow-list file: every entry has a scenario, a path and a reason', () => {
   const list = JSON.parse(readFileSync(new URL('./scenarios/allow-list.json', import.meta.url), 'utf8')).allow
   assert.ok(Array.isArray(list) && list.length > 0)

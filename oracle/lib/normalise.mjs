@@ -29,7 +29,7 @@ const typed = (name, value) => `<${name}:${value === null ? 'null' : typeof valu
 export const RULES = [
   {
     name: 'error-message',
-    why: 'the `message` of an XRPC error (and of an error frame) is prose for people: only its presence and type are compared, not its wording. The error name and status are compared. (The reference 0.5.35 words lexicon errors as "Expected string value type (got 5) at $.record.text"; ours follow the older @atproto/lexicon wording "Record/text must be a string"; params errors and JSON parse errors differ likewise.)',
+    why: 'the `message` of an XRPC error (and of an error frame) is prose for people: only its presence and type are compared, not its wording. The error name and status are compared. (The reference 0.5.35 words lexicon errors as "Expected string value type (got 5) at $.record.text"; ours follow the older @atproto/lexicon wording "Record/text must be a string"; params errors and JSON parse errors differ likewise. The field a record validation error blames is compared as `invalidRecordAt`, see record-errors.mjs.)',
     match: (p) => last(p) === 'message' && p[p.length - 2] === 'body',
     to: (v) => typed('message', v),
   },

@@ -9,6 +9,7 @@ import { xrpcClient } from '../../e2e/lib/http.mjs'
 import WebSocket from 'ws'
 
 import { checkFrames, describeFrame } from './frames.mjs'
+import { invalidRecordAt } from './record-errors.mjs'
 import { verifyCarBoth } from './verify.mjs'
 
 const WAIT_MS = 15_000
@@ -227,5 +228,8 @@ export function describeResponse(res) {
   if (res.json !== undefined) body = res.json
   else if (res.bytes.length === 0) body = '<empty>'
   else body = `<${ct || 'no content-type'}>`
-  return { status: res.status, body }
+  const out = { status: res.status, body }
+  const at = invalidRecordAt(res.json?.message)
+  if (at !== undefined) out.invalidRecordAt = at
+  return out
 }
