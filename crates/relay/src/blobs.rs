@@ -48,8 +48,8 @@ fn blob_error(e: store::blobstore::BlobError) -> XrpcError {
 
 impl AppState {
     /// Stores an upload for `did` as a temporary blob; returns its metadata (CID over the exact
-    /// bytes, the declared MIME type, the size). Uploading a blob the account already has
-    /// changes nothing but its expiry.
+    /// bytes, the MIME type its bytes show or else the declared one, the size). Uploading a
+    /// blob the account already has changes nothing but its expiry.
     pub async fn upload_blob_bytes(
         &self,
         did: &str,
@@ -59,7 +59,10 @@ impl AppState {
         if bytes.len() as u64 > self.config.blob_upload_limit {
             return Err(XrpcError::payload_too_large("request entity too large"));
         }
-        let mime_type = mime_essence(content_type);
+        // As the reference: the type the bytes show, else the declared one.
+        let mime_type = sniff_mime(bytes)
+            .map(str::to_owned)
+            .unwrap_or_else(|| mime_essence(content_type));
         let mut upload = self.blobs.begin_upload(did).await.map_err(blob_error)?;
         upload.write(bytes).await.map_err(blob_error)?;
         // The file lands and its metadata is recorded under the account's lock, so a deletion
@@ -258,9 +261,92 @@ pub fn mime_essence(content_type: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// The media type a blob's first bytes show, for the formats people upload (images, video,
+/// audio, PDF); `None` when they show none (text, JSON, unknown binaries), and the declared
+/// type is kept. The reference does the same with the `file-type` package, which knows more
+/// formats; the ones here are those with unambiguous signatures.
+pub fn sniff_mime(bytes: &[u8]) -> Option<&'static str> {
+    let at = |offset: usize, magic: &[u8]| bytes.get(offset..offset + magic.len()) == Some(magic);
+    if at(0, b"\x89PNG\r\n\x1a\n") {
+        return Some("image/png");
+    }
+    if at(0, b"\xff\xd8\xff") {
+        return Some("image/jpeg");
+    }
+    if at(0, b"GIF87a") || at(0, b"GIF89a") {
+        return Some("image/gif");
+    }
+    if at(0, b"RIFF") && at(8, b"WEBP") {
+        return Some("image/webp");
+    }
+    if at(0, b"RIFF") && at(8, b"WAVE") {
+        return Some("audio/wav");
+    }
+    if at(0, b"II*\0") || at(0, b"MM\0*") {
+        return Some("image/tiff");
+    }
+    if at(0, b"%PDF-") {
+        return Some("application/pdf");
+    }
+    if at(0, b"ID3") {
+        return Some("audio/mpeg");
+    }
+    if at(0, b"\x1a\x45\xdf\xa3") {
+        // EBML: WebM names its doctype near the start; anything else is Matroska.
+        let head = &bytes[..bytes.len().min(64)];
+        let webm = head.windows(4).any(|w| w == b"webm");
+        return Some(if webm {
+            "video/webm"
+        } else {
+            "video/x-matroska"
+        });
+    }
+    if at(4, b"ftyp") {
+        // ISO base media: the major brand says which kind.
+        let brand = bytes.get(8..12).unwrap_or_default();
+        return Some(match brand {
+            b"avif" | b"avis" => "image/avif",
+            b"heic" | b"heix" => "image/heic",
+            b"mif1" => "image/heif",
+            b"qt  " => "video/quicktime",
+            b"M4A " => "audio/x-m4a",
+            b"M4V " => "video/x-m4v",
+            b"3g2a" => "video/3gpp2",
+            b if b.starts_with(b"3gp") => "video/3gpp",
+            _ => "video/mp4",
+        });
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sniff_mime_knows_the_common_signatures() {
+        assert_eq!(sniff_mime(b"\x89PNG\r\n\x1a\n\0\0"), Some("image/png"));
+        assert_eq!(sniff_mime(b"\xff\xd8\xff\xe0rest"), Some("image/jpeg"));
+        assert_eq!(sniff_mime(b"GIF89a..."), Some("image/gif"));
+        assert_eq!(sniff_mime(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff_mime(b"\0\0\0\x1cftypisom\0\0"), Some("video/mp4"));
+        assert_eq!(sniff_mime(b"\0\0\0\x1cftypavif\0\0"), Some("image/avif"));
+        assert_eq!(
+            sniff_mime(b"\x1a\x45\xdf\xa3\x9f\x42\x82\x84webm"),
+            Some("video/webm")
+        );
+        assert_eq!(sniff_mime(b"%PDF-1.7"), Some("application/pdf"));
+        // Text, JSON, short or unknown bytes show nothing: the declared type stands.
+        for bytes in [
+            &b"hello world"[..],
+            b"{\"a\":1}",
+            b"\x89PN",
+            b"",
+            b"RIFF\0\0\0\0AVI ",
+        ] {
+            assert_eq!(sniff_mime(bytes), None, "{bytes:?}");
+        }
+    }
 
     #[test]
     fn mime_essence_drops_parameters() {

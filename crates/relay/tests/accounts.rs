@@ -47,6 +47,8 @@ async fn describe_server_advertises_domains_and_policy() {
             "https://example.com/privacy",
             "--contact-email-address",
             "ops@example.com",
+            "--blob-upload-limit",
+            "1234567",
         ],
     )
     .await;
@@ -62,6 +64,8 @@ async fn describe_server_advertises_domains_and_policy() {
         json!({ "privacyPolicy": "https://example.com/privacy" })
     );
     assert_eq!(body["contact"], json!({ "email": "ops@example.com" }));
+    // The upload limit is advertised, as the reference does (found by the oracle).
+    assert_eq!(body["blobUploadLimit"], 1234567);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -775,6 +779,11 @@ async fn deactivated_accounts_log_in_but_cannot_write() {
         .post("com.atproto.repo.createRecord", &post, Some(&token))
         .await;
     assert_eq!(status, 200, "{body}");
+    // Activating an active account announces it again, as the reference does.
+    let (status, body) = relay
+        .post_empty("com.atproto.server.activateAccount", Some(&token))
+        .await;
+    assert_eq!(status, 200, "{body}");
 
     // The firehose saw it all, in order.
     let kinds: Vec<(String, Json)> = relay
@@ -789,18 +798,28 @@ async fn deactivated_accounts_log_in_but_cannot_write() {
         [
             "#identity",
             "#account",
-            "#commit",  // creation
+            "#commit", // creation
+            "#sync",
             "#account", // deactivation
+            "#account", // reactivation, in the reference's order: no new commit, a #sync
             "#identity",
-            "#account",
-            "#commit", // reactivation
-            "#commit", // the post
+            "#sync",
+            "#commit",  // the post
+            "#account", // activation again: the same announcement, no new commit
+            "#identity",
+            "#sync",
         ]
     );
-    assert_eq!(kinds[3].1["active"], false);
-    assert_eq!(kinds[3].1["status"], "deactivated");
+    assert_eq!(
+        kinds[11].1["rev"], kinds[8].1["rev"],
+        "the #sync names the post's commit"
+    );
+    assert_eq!(kinds[4].1["active"], false);
+    assert_eq!(kinds[4].1["status"], "deactivated");
     assert_eq!(kinds[5].1["active"], true);
     assert!(kinds[5].1.get("status").is_none());
+    // The reactivation's #sync names the commit made before the deactivation.
+    assert_eq!(kinds[7].1["rev"], kinds[2].1["rev"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -870,7 +889,7 @@ async fn a_new_account_emits_identity_account_commit_in_order() {
         let kinds: Vec<&str> = events.iter().map(|(_, k, _)| k.as_str()).collect();
         assert_eq!(
             kinds,
-            ["#identity", "#account", "#commit"],
+            ["#identity", "#account", "#commit", "#sync"],
             "{}",
             account.did
         );
@@ -895,7 +914,23 @@ async fn a_new_account_emits_identity_account_commit_in_order() {
         assert_eq!(commit["commit"], json!({ "$link": head.cid.to_string() }));
         assert_eq!(commit["ops"], json!([]));
         assert_eq!(commit["since"], Json::Null);
+        // The #sync names the same commit, as the reference's account creation does.
+        assert_sync_names_head(&events[3].2, &account.did, &head);
     }
+}
+
+/// A `#sync` body: the account, its head rev, and a CAR rooted at the head commit holding it.
+fn assert_sync_names_head(sync: &Json, did: &str, head: &store::RepoHead) {
+    assert_eq!(sync["did"], json!(did));
+    assert_eq!(sync["rev"], json!(head.rev));
+    assert!(sync["time"].as_str().is_some());
+    let car = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(sync["blocks"]["$bytes"].as_str().expect("blocks are bytes"))
+        .expect("base64");
+    let car = repo::car::read_car(&car, repo::car::CarLimits::default()).expect("a CAR");
+    assert_eq!(car.roots, vec![head.cid]);
+    assert_eq!(car.blocks.len(), 1);
+    assert_eq!(car.blocks[0].0, head.cid);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -113,8 +113,11 @@ async fn upload_returns_a_blob_ref() {
     assert_eq!(stored.mime_type, "image/png");
     assert!(has_bytes(&relay, &alice.did, &cid).await);
 
-    // The declared type is recorded as sent (parameters dropped), nothing is sniffed.
+    // The bytes' own type wins over the declared one, as in the reference (found by the oracle)…
     let blob = upload(&relay, &alice, "text/plain; charset=utf-8", &png(2)).await;
+    assert_eq!(blob["mimeType"], "image/png");
+    // …and bytes that show no type keep the declared one (parameters dropped).
+    let blob = upload(&relay, &alice, "Text/Plain; charset=utf-8", b"just text").await;
     assert_eq!(blob["mimeType"], "text/plain");
     // Uploading the same bytes again changes nothing.
     let again = upload(&relay, &alice, "image/png", &bytes).await;

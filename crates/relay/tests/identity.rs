@@ -67,6 +67,10 @@ async fn resolve_handle_hosted_and_external() {
         )
         .await;
     assert_eq!(status, 400);
+    assert_eq!(
+        body["error"], "HandleNotFound",
+        "the lexicon's name, as the reference"
+    );
     assert_eq!(body["message"], "Unable to resolve handle");
 
     // Another domain: DNS says, `did=` values only.
@@ -170,6 +174,7 @@ async fn update_handle_changes_plc_store_and_announces_it() {
         )
         .await;
     assert_eq!(status, 400);
+    assert_eq!(body["error"], "HandleNotAvailable", "as the reference");
     assert_eq!(
         body["message"],
         format!("Handle already taken: {}", carol.handle)

@@ -39,7 +39,22 @@ impl xrpc::com::atproto::identity::ComAtprotoIdentityHandler<Ctx> for AppState {
         _ctx: Ctx,
         params: resolve_handle::Params,
     ) -> Result<resolve_handle::Output, XrpcError> {
-        let did = self.resolve_handle_to_did(&params.handle, false).await?;
+        // A handle under this server's domains that no account holds is HandleNotFound (the
+        // lexicon's name, as the reference answers); other failures stay InvalidRequest.
+        let hosted = handles::service_domain(
+            HandleRules::of(&self.config),
+            &params.handle.as_str().to_ascii_lowercase(),
+        )
+        .is_some();
+        let did = self
+            .resolve_handle_to_did(&params.handle, false)
+            .await
+            .map_err(|mut e| {
+                if hosted && e.error == "InvalidRequest" {
+                    e.error = "HandleNotFound".into();
+                }
+                e
+            })?;
         from_json(json!({ "did": did }))
     }
 
@@ -68,9 +83,12 @@ impl xrpc::com::atproto::identity::ComAtprotoIdentityHandler<Ctx> for AppState {
             .map_err(store_error)?;
         match holder {
             Some(account) if account.did != did => {
-                return Err(XrpcError::invalid_request(format!(
-                    "Handle already taken: {handle}"
-                )));
+                // The reference names this error HandleNotAvailable (400).
+                return Err(XrpcError::new(
+                    400,
+                    "HandleNotAvailable",
+                    format!("Handle already taken: {handle}"),
+                ));
             }
             // Already this account's handle: only announce it again.
             Some(_) => {}

@@ -38,7 +38,7 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
         Ok(describe_server::Output::from(
             xrpc::atrium_api::com::atproto::server::describe_server::OutputData {
                 available_user_domains: self.config.handle_domains.clone(),
-                blob_upload_limit: None,
+                blob_upload_limit: i64::try_from(self.config.blob_upload_limit).ok(),
                 contact: Some(
                     ContactData {
                         email: self.config.contact_email_address.clone(),
@@ -198,11 +198,13 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
                 other => store_error(other),
             })?;
 
-        // A new account's events, in order: #identity, #account, then its first (empty) #commit.
+        // A new account's events, in order, as the reference sequences them: #identity, #account,
+        // its first (empty) #commit, then a #sync naming that commit (sync 1.1).
         let first_commit = async {
             self.sequence_identity(&did, Some(&handle)).await?;
             self.sequence_account(&did, AccountStatus::Active).await?;
-            self.repos.write(&did, Vec::new(), None, true).await
+            self.repos.write(&did, Vec::new(), None, true).await?;
+            self.sequence_sync(&did).await
         }
         .await;
         if let Err(e) = first_commit {
@@ -585,8 +587,9 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
         let caller = self.caller(&ctx, Access::Full).await?;
         let account = self.account(&caller.did).await?;
         match account.status {
-            AccountStatus::Active => return Ok(()),
-            AccountStatus::Deactivated => {}
+            // Already active: announced again below, as the reference does (a way to make
+            // consumers resynchronise).
+            AccountStatus::Active | AccountStatus::Deactivated => {}
             AccountStatus::Takendown | AccountStatus::Suspended => {
                 return Err(account_takedown());
             }
@@ -597,19 +600,19 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
         if let Some(problem) = self.did_document_problem(&account.did).await? {
             return Err(XrpcError::invalid_request(problem));
         }
-        self.store
-            .set_account_status(&account.did, AccountStatus::Active)
-            .await
-            .map_err(store_error)?;
-        // #identity, #account active, then a commit at a new rev signed with the current key, so
-        // consumers resynchronise (account lifecycle: reactivation).
-        self.sequence_identity(&account.did, Some(&account.handle))
-            .await?;
+        if account.status == AccountStatus::Deactivated {
+            self.store
+                .set_account_status(&account.did, AccountStatus::Active)
+                .await
+                .map_err(store_error)?;
+        }
+        // #account active, #identity, then a #sync naming the current commit, so consumers
+        // resynchronise without a new commit (the reference's order; sync 1.1).
         self.sequence_account(&account.did, AccountStatus::Active)
             .await?;
-        self.repos
-            .write(&account.did, Vec::new(), None, true)
+        self.sequence_identity(&account.did, Some(&account.handle))
             .await?;
+        self.sequence_sync(&account.did).await?;
         Ok(())
     }
 
@@ -1188,6 +1191,41 @@ impl AppState {
         self.store
             .sequence_event(EventDraft {
                 kind: "#identity",
+                did: did.to_owned(),
+                body,
+            })
+            .await
+            .map_err(store_error)
+    }
+
+    /// `#sync {did, rev, blocks, time}` (com.atproto.sync.subscribeRepos#sync): the account's
+    /// current commit, `blocks` a CAR holding only the commit block, rooted at it.
+    pub async fn sequence_sync(&self, did: &str) -> Result<i64, XrpcError> {
+        let head = self
+            .store
+            .repo_head(did)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| XrpcError::internal(format!("{did} has no commit to #sync")))?;
+        let commit = self
+            .store
+            .get_block(did, &head.cid)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                XrpcError::internal(format!("{did}: commit block {} missing", head.cid))
+            })?;
+        let mut body = Map::new();
+        body.insert("did".into(), Value::String(did.to_owned()));
+        body.insert("rev".into(), Value::String(head.rev));
+        body.insert(
+            "blocks".into(),
+            Value::Bytes(repo::car::write_car(&[head.cid], [(head.cid, commit)])),
+        );
+        body.insert("time".into(), Value::String(now_iso()));
+        self.store
+            .sequence_event(EventDraft {
+                kind: "#sync",
                 did: did.to_owned(),
                 body,
             })
