@@ -249,6 +249,15 @@ async fn xrpc_handler(
     if parts.headers.contains_key("dpop") {
         response = with_dpop_nonce(&state, response);
     }
+    // A 401 names the schemes that would work (RFC 9110 §11.6.1); DPoP failures set their own.
+    if response.status() == StatusCode::UNAUTHORIZED
+        && !response.headers().contains_key("www-authenticate")
+    {
+        response.headers_mut().insert(
+            "www-authenticate",
+            HeaderValue::from_static("Bearer, DPoP algs=\"ES256 ES256K\""),
+        );
+    }
     response
 }
 

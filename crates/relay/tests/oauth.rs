@@ -415,6 +415,35 @@ async fn metadata_documents() {
             .unwrap()
             .contains(&json!(m)));
     }
+    // A 401 names the schemes (RFC 9110), and CORS lets browser apps read the DPoP headers.
+    let response = relay
+        .http
+        .get(relay.xrpc_url("com.atproto.server.getSession"))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    let www = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(www.contains("DPoP") && www.contains("Bearer"), "{www}");
+    let exposed = response.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap();
+    assert!(exposed.contains("DPoP-Nonce") && exposed.contains("WWW-Authenticate"));
+    let preflight = relay
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/oauth/token", relay.url),
+        )
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "dpop,content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status().as_u16(), 204);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
     for s in [
         "atproto",
         "transition:generic",
