@@ -1035,3 +1035,64 @@ async fn include_scopes_resolve_authenticated_permission_sets() {
         .unwrap()
         .contains("app.nowhere.authAll"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_permissions_bound_service_tokens() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("oauthrpc").await;
+    let scope = "atproto rpc:app.bsky.feed.getTimeline?aud=did:web:api.bsky.app%23bsky_appview";
+    let mut grant = authorize(&relay, &alice, scope).await;
+    let (status, tokens) = exchange(&relay, &mut grant).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let ask = |lxm: &str, aud: &str| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("aud", aud);
+        q.append_pair("lxm", lxm);
+        format!("com.atproto.server.getServiceAuth?{}", q.finish())
+    };
+    let appview = "did:web:api.bsky.app#bsky_appview";
+    let (status, body) = xrpc_dpop(
+        &relay,
+        &mut grant.key,
+        &access,
+        &ask("app.bsky.feed.getTimeline", appview),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // Another method, or the same method at another service: not granted.
+    let (status, body) = xrpc_dpop(
+        &relay,
+        &mut grant.key,
+        &access,
+        &ask("app.bsky.feed.getAuthorFeed", appview),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = xrpc_dpop(
+        &relay,
+        &mut grant.key,
+        &access,
+        &ask(
+            "app.bsky.feed.getTimeline",
+            "did:web:other.example#bsky_appview",
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    // Preferences are AppView methods too.
+    let (status, body) = xrpc_dpop(
+        &relay,
+        &mut grant.key,
+        &access,
+        "app.bsky.actor.getPreferences",
+        None,
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+}
