@@ -103,6 +103,11 @@ async fn as_post(
     panic!("the nonce dance did not settle");
 }
 
+/// A state unique to each request (the server refuses a reused one), known to the test.
+fn state_for(pkce: &Pkce) -> String {
+    format!("st-{}", &pkce.challenge[..12])
+}
+
 struct Pkce {
     verifier: String,
     challenge: String,
@@ -125,12 +130,13 @@ async fn par(
     pkce: &Pkce,
     extra: &[(&str, &str)],
 ) -> (u16, Json) {
+    let state = state_for(pkce);
     let mut form = vec![
         ("client_id", client),
         ("response_type", "code"),
         ("code_challenge", pkce.challenge.as_str()),
         ("code_challenge_method", "S256"),
-        ("state", "st-123"),
+        ("state", state.as_str()),
         ("redirect_uri", REDIRECT),
         ("scope", scope),
     ];
@@ -298,7 +304,7 @@ async fn authorize(relay: &TestRelay, account: &TestAccount, scope: &str) -> Gra
     let mut browser = Browser::new();
     let back = approve(relay, &mut browser, &client, &request_uri, account, "allow").await;
     assert!(back.starts_with(REDIRECT), "{back}");
-    assert_eq!(query_param(&back, "state").as_deref(), Some("st-123"));
+    assert_eq!(query_param(&back, "state"), Some(state_for(&pkce)));
     assert_eq!(
         query_param(&back, "iss").as_deref(),
         Some(relay.url.as_str())
@@ -746,6 +752,29 @@ async fn par_refuses_what_the_profile_forbids() {
         (400, Some("invalid_request")),
         "{body}"
     );
+    // A fresh challenge with the same state: the state is refused.
+    let again = state_for(&p);
+    let (status, body) = par(
+        &relay,
+        &mut key,
+        &client,
+        scope,
+        &pkce(),
+        &[("state", again.as_str())],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("state"),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -876,7 +905,7 @@ async fn pages_deny_login_hint_and_session_list() {
         query_param(&back, "error").as_deref(),
         Some("access_denied")
     );
-    assert_eq!(query_param(&back, "state").as_deref(), Some("st-123"));
+    assert_eq!(query_param(&back, "state"), Some(state_for(&p)));
 
     // A second authorization in the same browser offers the signed-in account.
     let p2 = pkce();

@@ -24,6 +24,8 @@ pub struct OAuthRequest {
     /// RFC 7638 thumbprint of the DPoP key used at PAR.
     pub dpop_jkt: String,
     pub code_challenge: String,
+    /// The client's `state`, to refuse its reuse.
+    pub state: String,
     pub expires_at: i64,
     /// Set once the user approved: who, on which device, and the code handed to the client.
     pub did: Option<String>,
@@ -88,6 +90,9 @@ pub trait OAuthStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<OAuthRequest>>> + Send;
     /// True if a request (pending or exchanged, not yet pruned) already used this PKCE challenge.
     fn code_challenge_seen(&self, challenge: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// True if a request of `client_id` (not yet pruned) already used this `state`.
+    fn state_seen(&self, client_id: &str, state: &str)
+        -> impl Future<Output = Result<bool>> + Send;
     /// Records the user's approval: the account, the device and the code (valid until
     /// `code_expires_at`). False if the request is gone or was approved already.
     fn approve_oauth_request(

@@ -14,6 +14,7 @@ fn request(id: &str, challenge: &str, expires_at: i64) -> OAuthRequest {
         params: "{}".into(),
         dpop_jkt: "jkt".into(),
         code_challenge: challenge.into(),
+        state: format!("state-{id}"),
         expires_at,
         did: None,
         device_id: None,
@@ -49,6 +50,14 @@ async fn codes_are_single_use_and_challenges_remembered() {
         .unwrap();
     assert!(s.code_challenge_seen("chal-1").await.unwrap());
     assert!(!s.code_challenge_seen("chal-2").await.unwrap());
+    assert!(s
+        .state_seen("https://app.example/meta.json", "state-r1")
+        .await
+        .unwrap());
+    assert!(!s
+        .state_seen("https://other.example/meta.json", "state-r1")
+        .await
+        .unwrap());
     assert!(s
         .approve_oauth_request("r1", "did:plc:alice", None, "code-1", 1_060)
         .await

@@ -317,6 +317,9 @@ async fn par_inner(
             "code_challenge was already used",
         ));
     }
+    if state.store.state_seen(client_id, oauth_state).await? {
+        return Err(OAuthError::invalid_request("state was already used"));
+    }
     let params = AuthorizationParams {
         client_id: client_id.to_owned(),
         redirect_uri,
@@ -339,6 +342,7 @@ async fn par_inner(
             params: serde_json::to_string(&params).expect("json"),
             dpop_jkt: jkt,
             code_challenge: code_challenge.to_owned(),
+            state: oauth_state.to_owned(),
             expires_at: now_secs() + tokens::REQUEST_TTL_SECS,
             did: None,
             device_id: None,

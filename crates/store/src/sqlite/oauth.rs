@@ -50,9 +50,10 @@ pub(crate) enum Write {
 }
 
 const REQUEST_COLUMNS: &str = "id, client_id, client_auth, params, dpop_jkt, code_challenge, \
-     expires_at, did, device_id, code, code_used";
+     state, expires_at, did, device_id, code, code_used";
 
 type RequestRow = (
+    String,
     String,
     String,
     String,
@@ -74,6 +75,7 @@ fn request_from_row(row: RequestRow) -> OAuthRequest {
         params,
         dpop_jkt,
         code_challenge,
+        state,
         expires_at,
         did,
         device_id,
@@ -87,6 +89,7 @@ fn request_from_row(row: RequestRow) -> OAuthRequest {
         params,
         dpop_jkt,
         code_challenge,
+        state,
         expires_at,
         did,
         device_id,
@@ -202,6 +205,18 @@ impl OAuthStore for SqliteStore {
                 .fetch_optional(&self.read)
                 .await
                 .map_err(backend)?;
+        Ok(row.is_some())
+    }
+
+    async fn state_seen(&self, client_id: &str, state: &str) -> Result<bool> {
+        let row: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM oauth_request WHERE client_id = ?1 AND state = ?2 LIMIT 1",
+        )
+        .bind(client_id)
+        .bind(state)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(backend)?;
         Ok(row.is_some())
     }
 
@@ -391,8 +406,8 @@ pub(crate) async fn apply(conn: &mut SqliteConnection, write: Write) -> Result<D
     let n = match write {
         Write::PutRequest(r) => sqlx::query(
             "INSERT INTO oauth_request (id, client_id, client_auth, params, dpop_jkt, \
-             code_challenge, expires_at, did, device_id, code, code_used) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             code_challenge, state, expires_at, did, device_id, code, code_used) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )
         .bind(r.id)
         .bind(r.client_id)
@@ -400,6 +415,7 @@ pub(crate) async fn apply(conn: &mut SqliteConnection, write: Write) -> Result<D
         .bind(r.params)
         .bind(r.dpop_jkt)
         .bind(r.code_challenge)
+        .bind(r.state)
         .bind(r.expires_at)
         .bind(r.did)
         .bind(r.device_id)

@@ -184,6 +184,7 @@ CREATE TABLE oauth_request (
     params          TEXT NOT NULL,
     dpop_jkt        TEXT NOT NULL,
     code_challenge  TEXT NOT NULL,
+    state           TEXT NOT NULL,
     expires_at      INTEGER NOT NULL,
     did             TEXT,
     device_id       TEXT,
@@ -191,6 +192,7 @@ CREATE TABLE oauth_request (
     code_used       INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX oauth_request_challenge ON oauth_request(code_challenge);
+CREATE INDEX oauth_request_state ON oauth_request(client_id, state);
 CREATE INDEX oauth_request_expiry ON oauth_request(expires_at);
 
 CREATE TABLE oauth_session (
