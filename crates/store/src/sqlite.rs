@@ -62,6 +62,7 @@ use crate::{
 };
 
 mod schema;
+pub mod wallet;
 mod writer;
 
 use writer::{Done, Job, Op};
