@@ -32,6 +32,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(crate::api::identity::well_known_did_json),
         )
         .route("/", get(root))
+        .merge(crate::v1::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(cors))
         .with_state(state)

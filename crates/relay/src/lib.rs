@@ -21,3 +21,4 @@ pub mod repos;
 pub mod resolver;
 pub mod secrets;
 pub mod serve;
+pub mod v1;

@@ -182,6 +182,7 @@ CREATE TABLE v1_pending_account (
     email          TEXT NOT NULL,
     email_key      TEXT NOT NULL UNIQUE,
     password_hash  TEXT,
+    invite_code    TEXT,
     created_at_ms  INTEGER NOT NULL
 ) STRICT;
 

@@ -23,6 +23,8 @@ pub struct PendingAccount {
     pub handle: String,
     pub email: String,
     pub password_hash: Option<String>,
+    /// Consumed when the account is created.
+    pub invite_code: Option<String>,
     pub created_at_ms: i64,
 }
 
@@ -159,8 +161,8 @@ impl SqliteStore {
             ),
             stmt(
                 "INSERT INTO v1_pending_account \
-                 (id, handle, handle_key, email, email_key, password_hash, created_at_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 (id, handle, handle_key, email, email_key, password_hash, invite_code, created_at_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 vec![
                     text(&account.id),
                     text(&account.handle),
@@ -168,6 +170,7 @@ impl SqliteStore {
                     text(&account.email),
                     Arg::Text(email_key(&account.email)),
                     Arg::OptText(account.password_hash.clone()),
+                    Arg::OptText(account.invite_code.clone()),
                     Arg::Int(account.created_at_ms),
                 ],
             ),
@@ -180,7 +183,7 @@ impl SqliteStore {
     /// The unfinished onboarding, if it has not expired.
     pub async fn pending_account(&self, id: &str) -> Result<Option<PendingAccount>> {
         let row = sqlx::query(
-            "SELECT id, handle, email, password_hash, created_at_ms FROM v1_pending_account \
+            "SELECT id, handle, email, password_hash, invite_code, created_at_ms FROM v1_pending_account \
              WHERE id = ?1 AND created_at_ms >= ?2",
         )
         .bind(id)
@@ -194,6 +197,7 @@ impl SqliteStore {
                 handle: r.try_get("handle").map_err(backend)?,
                 email: r.try_get("email").map_err(backend)?,
                 password_hash: r.try_get("password_hash").map_err(backend)?,
+                invite_code: r.try_get("invite_code").map_err(backend)?,
                 created_at_ms: r.try_get("created_at_ms").map_err(backend)?,
             })
         })
