@@ -8,6 +8,7 @@ pub mod auth;
 pub mod blobs;
 pub mod config;
 pub mod crawlers;
+pub mod custody;
 pub mod error;
 pub mod firehose;
 pub mod handles;
