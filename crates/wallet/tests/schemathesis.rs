@@ -53,7 +53,7 @@ async fn schemathesis_finds_no_server_errors_and_no_schema_violations() {
             "run",
             &url,
             "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,unsupported_method",
             "--max-examples",
             "25",
             "--generation-deterministic",

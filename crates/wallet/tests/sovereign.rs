@@ -305,6 +305,39 @@ async fn the_wallet_cli_onboards_and_the_user_keeps_control() {
     let (status, body) = signed(&relay, &owner, "POST", "/v1/relay/keys", None).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"], "RelayKeyRemoved");
+    // Overriding again finds no relay key to remove.
+    let (ok, _, err) = wallet(&[
+        "override",
+        "--dir",
+        dir.path().join("w").to_str().unwrap(),
+        "--plc",
+        &relay.plc_url,
+    ])
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains("is not one of the DID's rotation keys"),
+        "{err}"
+    );
+
+    // The device key alone (no shares) overrides too.
+    let (ok, out, err) = wallet(&[
+        "override",
+        "--dir",
+        other.path().join("w").to_str().unwrap(),
+        "--plc",
+        &relay.plc_url,
+    ])
+    .await;
+    assert!(ok, "override with the device key: {err}");
+    let overridden: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(overridden["signedWith"], "device");
+    assert_eq!(overridden["rotationKeys"].as_array().unwrap().len(), 2);
+    assert!(!overridden["rotationKeys"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(relay_key)));
+    assert_eq!(overridden["didDocument"]["id"], record(other.path())["did"]);
 }
 
 /// Onboards through the library (no CLI): the device client, the DID and its keys.
@@ -584,6 +617,16 @@ async fn signed_requests_and_devices() {
         .await
         .unwrap();
     assert_eq!(mode, json!({ "mode": "mobile-only" }));
+    // A method the route lacks is an error in the API's shape too.
+    let response = relay
+        .http
+        .patch(format!("{}/v1/relay/mode", relay.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "MethodNotAllowed");
     let (_, log) = signed(
         &relay,
         &device,

@@ -68,7 +68,33 @@ pub fn router() -> Router<Arc<AppState>> {
             .expect("the path is in the table");
         router = router.route(path, methods);
     }
-    router
+    router.layer(axum::middleware::map_response(json_errors))
+}
+
+/// Answers axum gives by itself (405 for a method a route lacks, 400 for a path it cannot
+/// decode) come as plain text; every /v1 error is `{"error","message"}`, so those are rewritten.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (name, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => ("MethodNotAllowed", "Method not allowed on this route"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("PayloadTooLarge", "Request entity too large"),
+        s if s.is_server_error() => ("InternalServerError", "Internal Server Error"),
+        _ => ("InvalidRequest", "Invalid request"),
+    };
+    let allow = response.headers().get("allow").cloned();
+    let mut rewritten = ApiError(XrpcError::new(status.as_u16(), name, message)).into_response();
+    if let Some(allow) = allow {
+        rewritten.headers_mut().insert("allow", allow);
+    }
+    rewritten
 }
 
 fn handler(method: &str, path: &str) -> MethodRouter<Arc<AppState>> {
