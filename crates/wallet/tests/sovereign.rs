@@ -734,3 +734,101 @@ async fn the_relay_rotates_and_revokes_signing_keys() {
         .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_accounts_and_refused_registrations() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    // The web path: a stock account; a recovery key the client sends ranks first.
+    let recovery = crypto::Keypair::generate(crypto::Algorithm::K256);
+    let handle = relay.new_handle("web");
+    let response = relay
+        .http
+        .post(format!("{}/v1/accounts", relay.url))
+        .json(&json!({
+            "handle": handle,
+            "email": format!("{}@example.com", handle.replace('.', "-")),
+            "password": PASSWORD,
+            "recoveryKey": recovery.did_key(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let created: Value = response.json().await.unwrap();
+    let did = created["did"].as_str().unwrap();
+    let state = audited(&relay, did).await;
+    assert_eq!(
+        state.state().unwrap().rotation_keys,
+        [
+            recovery.did_key(),
+            relay.state.secrets.plc_rotation_key.did_key()
+        ]
+    );
+
+    // Ed25519 device keys are refused (P-256 and K-256 only), as is a taken handle.
+    let phone = Provisioner::new(crypto::Keypair::generate(crypto::Algorithm::P256), None);
+    let (_, challenge) = send(&relay, &phone.challenge()).await;
+    let challenge: wallet::api::Challenge = serde_json::from_value(challenge).unwrap();
+    let mut proof = phone.proof("phone", &challenge);
+    proof.public_key = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK".into();
+    let body = json!({
+        "handle": relay.new_handle("mob"), "email": "m1@example.com", "password": PASSWORD,
+        "device": proof,
+    });
+    let response = relay
+        .http
+        .post(format!("{}/v1/accounts/mobile", relay.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let error: Value = response.json().await.unwrap();
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("P-256 or K-256"),
+        "{error}"
+    );
+    let response = send(
+        &relay,
+        &phone.create_mobile_account(
+            &handle,
+            "m2@example.com",
+            PASSWORD,
+            None,
+            "phone",
+            &challenge,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (response.0, response.1["error"].as_str()),
+        (400, Some("HandleNotAvailable"))
+    );
+    // A handle held by an unfinished onboarding is taken too.
+    let held = relay.new_handle("mob");
+    let (status, onboarding) = send(
+        &relay,
+        &phone.create_mobile_account(&held, "m3@example.com", PASSWORD, None, "phone", &challenge),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let other = Provisioner::new(crypto::Keypair::generate(crypto::Algorithm::P256), None);
+    let (_, challenge) = send(&relay, &other.challenge()).await;
+    let challenge: wallet::api::Challenge = serde_json::from_value(challenge).unwrap();
+    let (status, body) = send(
+        &relay,
+        &other.create_mobile_account(&held, "m4@example.com", PASSWORD, None, "phone", &challenge),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("HandleNotAvailable"))
+    );
+    // The onboarding device cannot use account routes before its DID exists.
+    let _ = body;
+}
