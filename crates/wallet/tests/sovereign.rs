@@ -830,5 +830,11 @@ async fn web_accounts_and_refused_registrations() {
         (400, Some("HandleNotAvailable"))
     );
     // The onboarding device cannot use account routes before its DID exists.
-    let _ = body;
+    let phone = Provisioner::new(
+        phone.device_key().clone(),
+        Some(onboarding["deviceId"].as_str().unwrap().to_owned()),
+    );
+    let (status, body) = signed(&relay, &phone, "GET", "/v1/keys/rotation-log", None).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("no DID yet"));
 }
