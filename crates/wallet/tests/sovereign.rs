@@ -653,7 +653,16 @@ async fn signed_requests_and_devices() {
             "share.read"
         ]
     );
-    let _ = did;
+
+    // A taken-down account's devices no longer speak for it.
+    store::Store::set_account_status(&*relay.state.store, &did, store::AccountStatus::Takendown)
+        .await
+        .unwrap();
+    let (status, body) = signed(&relay, &device, "GET", "/v1/keys/rotation-log", None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("AccountTakedown"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -109,6 +109,31 @@ impl AppState {
                 "The request signature does not verify".into(),
             ));
         }
+        // As for sessions: a device speaks for an account only while the relay hosts it. (A user
+        // whose account was taken down still controls the DID: the wallet submits to the PLC
+        // directory itself.)
+        if let Some(did) = &device.did {
+            use store::Store;
+            let account = self
+                .store
+                .account_by_did(did)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| XrpcError::invalid_token("Account not found"))?;
+            match account.status {
+                store::AccountStatus::Takendown => {
+                    return Err(ApiError(XrpcError::new(
+                        401,
+                        "AccountTakedown",
+                        "Account has been taken down",
+                    )))
+                }
+                store::AccountStatus::Deleted => {
+                    return Err(ApiError(XrpcError::invalid_token("Account not found")))
+                }
+                _ => {}
+            }
+        }
         // Kept past the end of the window, so a replay inside it is always seen.
         let keep_until = (timestamp + 2 * MAX_SKEW_SECS) * 1000;
         if !self
