@@ -587,3 +587,104 @@ fn log_event(did: &str, kind: &str, detail: &serde_json::Value) -> Statement {
         ],
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(id: &str, pending: Option<&str>) -> Device {
+        Device {
+            id: id.into(),
+            did: None,
+            pending_id: pending.map(str::to_owned),
+            public_key: "did:key:zDnaexample".into(),
+            name: "phone".into(),
+            created_at_ms: now_ms(),
+            revoked_at_ms: None,
+        }
+    }
+
+    fn pending(id: &str, handle: &str, email: &str, created_at_ms: i64) -> PendingAccount {
+        PendingAccount {
+            id: id.into(),
+            handle: handle.into(),
+            email: email.into(),
+            password_hash: None,
+            invite_code: None,
+            created_at_ms,
+        }
+    }
+
+    #[tokio::test]
+    async fn nonces_and_challenges_serve_once() {
+        let store = SqliteStore::open_temp().await.unwrap();
+        let later = now_ms() + 60_000;
+        assert!(store.use_nonce("dev_a", "n1", later).await.unwrap());
+        assert!(!store.use_nonce("dev_a", "n1", later).await.unwrap());
+        assert!(store.use_nonce("dev_b", "n1", later).await.unwrap());
+        store.put_challenge("ch_1", later).await.unwrap();
+        store.put_challenge("ch_old", now_ms() - 1).await.unwrap();
+        assert!(store.take_challenge("ch_1").await.unwrap());
+        assert!(!store.take_challenge("ch_1").await.unwrap());
+        assert!(!store.take_challenge("ch_old").await.unwrap());
+        assert!(!store.take_challenge("never").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn onboardings_hold_handles_and_emails_until_they_expire() {
+        let store = SqliteStore::open_temp().await.unwrap();
+        let a = pending("acct_a", "Alice.test", "a@example.com", now_ms());
+        store
+            .create_pending_account(&a, &device("dev_a", Some("acct_a")))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .pending_holds("alice.test", "A@example.com")
+                .await
+                .unwrap(),
+            (true, true)
+        );
+        let same_handle = pending("acct_b", "alice.test", "b@example.com", now_ms());
+        assert!(matches!(
+            store
+                .create_pending_account(&same_handle, &device("dev_b", Some("acct_b")))
+                .await,
+            Err(StoreError::HandleTaken)
+        ));
+        let same_email = pending("acct_c", "carol.test", "a@example.com", now_ms());
+        assert!(matches!(
+            store
+                .create_pending_account(&same_email, &device("dev_c", Some("acct_c")))
+                .await,
+            Err(StoreError::EmailTaken)
+        ));
+        // An expired onboarding gives way, and its device goes with it.
+        let stale = pending(
+            "acct_d",
+            "dora.test",
+            "d@example.com",
+            now_ms() - PENDING_ACCOUNT_TTL_MS - 1,
+        );
+        store
+            .create_pending_account(&stale, &device("dev_d", Some("acct_d")))
+            .await
+            .unwrap();
+        assert!(store.pending_account("acct_d").await.unwrap().is_none());
+        let fresh = pending("acct_e", "dora.test", "e@example.com", now_ms());
+        store
+            .create_pending_account(&fresh, &device("dev_e", Some("acct_e")))
+            .await
+            .unwrap();
+        assert!(store.device("dev_d").await.unwrap().is_none());
+        assert_eq!(
+            store
+                .pending_account("acct_e")
+                .await
+                .unwrap()
+                .unwrap()
+                .handle,
+            "dora.test"
+        );
+    }
+}
