@@ -55,6 +55,7 @@ pub mod interop;
 mod keypair;
 mod multikey;
 mod public_key;
+pub mod recovery;
 pub mod seal;
 
 pub use algorithm::Algorithm;

@@ -63,6 +63,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/account/revoke", post(crate::oauth::pages::account_revoke))
         .route("/", get(root))
+        .merge(crate::v1::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(cors))
         .with_state(state)

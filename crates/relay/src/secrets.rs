@@ -45,14 +45,6 @@ impl Secrets {
                 (hex_secret(&path)?, !existed)
             }
         };
-        let rotation_hex = match &args.plc_rotation_key_k256_private_key_hex {
-            Some(h) => h.clone(),
-            None => read_or_create(&dir.join("plc_rotation_key_k256"), || {
-                Keypair::generate(Algorithm::K256).to_hex().to_string()
-            })?,
-        };
-        let plc_rotation_key = Keypair::from_hex(Algorithm::K256, &rotation_hex)
-            .map_err(|e| format!("the PLC rotation key is not a K-256 private key in hex: {e}"))?;
         let master_hex = read_or_create(&dir.join("master_key"), || {
             to_hex(&MasterKey::generate().to_bytes()[..])
         })?;
@@ -64,6 +56,13 @@ impl Secrets {
                     dir.join("master_key").display()
                 )
             })?;
+        // Sealed under the master key at rest (crate::custody), unless the operator supplies it.
+        let plc_rotation_key = match &args.plc_rotation_key_k256_private_key_hex {
+            Some(hex) => Keypair::from_hex(Algorithm::K256, hex).map_err(|e| {
+                format!("the PLC rotation key is not a K-256 private key in hex: {e}")
+            })?,
+            None => crate::custody::load_or_create_rotation_key(&dir, &master_key)?,
+        };
         Ok(Secrets {
             jwt_secret,
             dpop_secret,
@@ -89,23 +88,28 @@ fn read_or_create(path: &Path, make: impl FnOnce() -> String) -> Result<String, 
         Ok(s) => Ok(s.trim().to_owned()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let value = make();
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let mut file = options
-                .open(path)
-                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-            file.write_all(value.as_bytes())
-                .and_then(|_| file.sync_all())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            write_new_private(path, &value)?;
             Ok(value)
         }
         Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }
+}
+
+/// Creates a secret file (mode 0600, fsynced); fails if it exists.
+pub fn write_new_private(path: &Path, value: &str) -> Result<(), String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    file.write_all(value.as_bytes())
+        .and_then(|_| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn restrict_dir(dir: &Path) -> Result<(), String> {

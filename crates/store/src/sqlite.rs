@@ -63,6 +63,7 @@ use crate::{
 
 mod oauth;
 mod schema;
+pub mod wallet;
 mod writer;
 
 use writer::{Done, Job, Op};

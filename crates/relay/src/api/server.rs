@@ -182,40 +182,16 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
             Some(password) => Some(hash_blocking(password).await?),
             None => None,
         };
-        self.store
-            .create_account(store::NewAccount {
-                did: did.clone(),
-                handle: handle.clone(),
-                email: Some(email),
-                password_hash,
-                signing_key_sealed: self.repos.seal_signing_key(&did, &signing_key),
-                invite_code,
-                deactivated: false,
-            })
-            .await
-            .map_err(|e| match e {
-                store::StoreError::HandleTaken => handle_taken(&handle),
-                other => store_error(other),
-            })?;
-
-        // A new account's events, in order, as the reference sequences them: #identity, #account,
-        // its first (empty) #commit, then a #sync naming that commit (sync 1.1).
-        let first_commit = async {
-            self.sequence_identity(&did, Some(&handle)).await?;
-            self.sequence_account(&did, AccountStatus::Active).await?;
-            self.repos.write(&did, Vec::new(), None, true).await?;
-            self.sequence_sync(&did).await
-        }
-        .await;
-        if let Err(e) = first_commit {
-            // Undo the account so the handle and email are free again; its DID stays orphaned
-            // at the directory, as with the reference after a failure past that point.
-            self.repos.evict(&did);
-            if self.store.delete_account(&did).await.is_ok() {
-                let _ = self.sequence_account(&did, AccountStatus::Deleted).await;
-            }
-            return Err(e);
-        }
+        self.open_account(store::NewAccount {
+            did: did.clone(),
+            handle: handle.clone(),
+            email: Some(email),
+            password_hash,
+            signing_key_sealed: self.repos.seal_signing_key(&did, &signing_key),
+            invite_code,
+            deactivated: false,
+        })
+        .await?;
 
         let (access_jwt, refresh_jwt) = self
             .create_session_tokens(&did, Scope::Access, None)
@@ -1087,7 +1063,7 @@ impl AppState {
 
     /// Fails with `InvalidInviteCode` unless the code exists, is enabled and has uses left. (The
     /// store consumes it atomically with the account; this gives the early, precise error.)
-    async fn ensure_invite_available(&self, code: &str) -> Result<(), XrpcError> {
+    pub(crate) async fn ensure_invite_available(&self, code: &str) -> Result<(), XrpcError> {
         let available = self
             .store
             .invite_code(code)
@@ -1176,6 +1152,41 @@ impl AppState {
         Ok((expected, imported))
     }
 
+    /// Stores a new account whose DID is registered, and starts its repo: the account row,
+    /// then its events in order, #identity, #account and its first (empty) #commit. On a
+    /// failure past the row the account is removed again, so its handle and email are free.
+    /// Shared by createAccount and the /v1 DID ceremony.
+    pub(crate) async fn open_account(&self, account: store::NewAccount) -> Result<(), XrpcError> {
+        let did = account.did.clone();
+        let handle = account.handle.clone();
+        self.store
+            .create_account(account)
+            .await
+            .map_err(|e| match e {
+                store::StoreError::HandleTaken => handle_taken(&handle),
+                other => store_error(other),
+            })?;
+        // A new account's events, in order, as the reference sequences them: #identity, #account,
+        // its first (empty) #commit, then a #sync naming that commit (sync 1.1).
+        let first_commit = async {
+            self.sequence_identity(&did, Some(&handle)).await?;
+            self.sequence_account(&did, AccountStatus::Active).await?;
+            self.repos.write(&did, Vec::new(), None, true).await?;
+            self.sequence_sync(&did).await
+        }
+        .await;
+        if let Err(e) = first_commit {
+            // Its DID stays orphaned at the directory, as with the reference after a failure
+            // past that point.
+            self.repos.evict(&did);
+            if self.store.delete_account(&did).await.is_ok() {
+                let _ = self.sequence_account(&did, AccountStatus::Deleted).await;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// `#identity {did, time, handle?}` (com.atproto.sync.subscribeRepos#identity).
     pub async fn sequence_identity(
         &self,
@@ -1260,7 +1271,7 @@ impl AppState {
     }
 }
 
-fn handle_taken(handle: &str) -> XrpcError {
+pub(crate) fn handle_taken(handle: &str) -> XrpcError {
     XrpcError::new(
         400,
         "HandleNotAvailable",
@@ -1311,7 +1322,7 @@ fn to_unknown(json: Json) -> Option<Unknown> {
     serde_json::from_value(json).ok()
 }
 
-async fn hash_blocking(password: String) -> Result<String, XrpcError> {
+pub(crate) async fn hash_blocking(password: String) -> Result<String, XrpcError> {
     tokio::task::spawn_blocking(move || auth::hash_password(&password))
         .await
         .map_err(|_| XrpcError::internal("password hashing failed"))

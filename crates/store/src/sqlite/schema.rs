@@ -11,7 +11,7 @@ use crate::{Result, StoreError};
 use super::backend;
 
 /// Every migration, oldest first.
-const MIGRATIONS: &[&str] = &[V1, V_OAUTH];
+const MIGRATIONS: &[&str] = &[V1, V_OAUTH, V_WALLET];
 
 /// The schema version this build writes.
 pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -233,6 +233,76 @@ CREATE TABLE oauth_device_account (
     uid               INTEGER NOT NULL REFERENCES account(uid) ON DELETE CASCADE,
     authenticated_at  INTEGER NOT NULL,
     PRIMARY KEY (device_id, uid)
+) STRICT;
+"#;
+
+/// Sovereign identity (the /v1 API, `sqlite/wallet.rs`): onboardings awaiting their DID,
+/// device keys, the escrowed recovery share (sealed), the key-event log, the relay's signing
+/// keys per account (sealed; the active one is also `account.signing_key_sealed`), and the
+/// single-use registration challenges and request nonces. Keyed by DID, not `uid`: devices and
+/// onboardings exist before the account row does.
+const V_WALLET: &str = r#"
+CREATE TABLE v1_pending_account (
+    id             TEXT PRIMARY KEY,
+    handle         TEXT NOT NULL,
+    handle_key     TEXT NOT NULL UNIQUE,
+    email          TEXT NOT NULL,
+    email_key      TEXT NOT NULL UNIQUE,
+    password_hash  TEXT,
+    invite_code    TEXT,
+    created_at_ms  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE v1_device (
+    id             TEXT PRIMARY KEY,
+    did            TEXT,
+    pending_id     TEXT,
+    public_key     TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    created_at_ms  INTEGER NOT NULL,
+    revoked_at_ms  INTEGER
+) STRICT;
+CREATE INDEX v1_device_did ON v1_device(did);
+CREATE INDEX v1_device_pending ON v1_device(pending_id);
+
+CREATE TABLE v1_escrow_share (
+    id             TEXT PRIMARY KEY,
+    did            TEXT NOT NULL,
+    sealed         BLOB NOT NULL,
+    created_at_ms  INTEGER NOT NULL,
+    updated_at_ms  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX v1_escrow_share_did ON v1_escrow_share(did);
+
+CREATE TABLE v1_key_event (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    did      TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    detail   TEXT NOT NULL,
+    time_ms  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX v1_key_event_did ON v1_key_event(did, id);
+
+CREATE TABLE v1_relay_key (
+    key_id         TEXT PRIMARY KEY,
+    did            TEXT NOT NULL,
+    did_key        TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    sealed         BLOB,
+    created_at_ms  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX v1_relay_key_did ON v1_relay_key(did);
+
+CREATE TABLE v1_challenge (
+    challenge      TEXT PRIMARY KEY,
+    expires_at_ms  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE v1_nonce (
+    device_id      TEXT NOT NULL,
+    nonce          TEXT NOT NULL,
+    expires_at_ms  INTEGER NOT NULL,
+    PRIMARY KEY (device_id, nonce)
 ) STRICT;
 "#;
 

@@ -117,6 +117,8 @@ pub(crate) enum Op {
     PruneEvents {
         before_ms: i64,
     },
+    /// The /v1 tables' statements (`wallet.rs`), run in order in one job.
+    Wallet(Vec<super::wallet::Statement>),
     /// Answered after every job queued before it; the writer then stops.
     Shutdown,
 }
@@ -146,6 +148,7 @@ pub(crate) enum Done {
     Cids(Vec<Cid>),
     DidCids(Vec<(String, Cid)>),
     Count(u64),
+    Counts(Vec<u64>),
 }
 
 pub(crate) struct Job {
@@ -383,6 +386,7 @@ async fn run_op(
     match op {
         Op::CreateAccount(account) => create_account(conn, account).await.map(|()| Done::Unit),
         Op::OAuth(write) => super::oauth::apply(conn, write).await,
+        Op::Wallet(statements) => super::wallet::run(conn, statements).await.map(Done::Counts),
         Op::SetPasswordHash { did, hash } => {
             let n = sqlx::query("UPDATE account SET password_hash = ?2 WHERE did = ?1")
                 .bind(&did)
