@@ -28,6 +28,8 @@ pub struct AppState {
     pub rate_limits: crate::ratelimit::RateLimits,
     /// The OAuth authorization server's in-memory state (DPoP nonces, replay caches, clients).
     pub oauth: crate::oauth::OAuthState,
+    /// Outgoing email (`crate::mail`).
+    pub mailer: crate::mail::Mailer,
     /// DID documents of other identities (service-token issuers, proxy targets), cached.
     pub did_docs: crate::did_docs::DidDocs,
     /// Incoming service tokens: the replay cache.

@@ -15,6 +15,7 @@ pub mod firehose;
 pub mod handles;
 pub mod http;
 pub mod lexicons;
+pub mod mail;
 pub mod oauth;
 pub mod plc;
 pub mod proxy;

@@ -25,6 +25,7 @@ use std::task::{Context, Poll};
 use data::Cid;
 
 pub mod blobstore;
+pub mod email;
 pub mod oauth;
 pub mod sqlite;
 

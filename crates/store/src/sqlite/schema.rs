@@ -11,7 +11,7 @@ use crate::{Result, StoreError};
 use super::backend;
 
 /// Every migration, oldest first.
-const MIGRATIONS: &[&str] = &[V1, V_OAUTH, V_WALLET];
+const MIGRATIONS: &[&str] = &[V1, V_OAUTH, V_WALLET, V_EMAIL];
 
 /// The schema version this build writes.
 pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -304,6 +304,18 @@ CREATE TABLE v1_nonce (
     expires_at_ms  INTEGER NOT NULL,
     PRIMARY KEY (device_id, nonce)
 ) STRICT;
+"#;
+
+/// Email tokens (`crate::email`): one per purpose per account, gone with the account.
+const V_EMAIL: &str = r#"
+CREATE TABLE email_token (
+    purpose       TEXT NOT NULL,
+    uid           INTEGER NOT NULL REFERENCES account(uid) ON DELETE CASCADE,
+    token         TEXT NOT NULL,
+    requested_at  INTEGER NOT NULL,
+    PRIMARY KEY (purpose, uid)
+) STRICT;
+CREATE UNIQUE INDEX email_token_token ON email_token(purpose, token);
 "#;
 
 /// Brings the database up to [`VERSION`]; refuses a database written by a newer build.
