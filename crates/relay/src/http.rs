@@ -132,23 +132,10 @@ async fn xrpc_handler(
         return error_response(&XrpcError::not_supported(&nsid));
     };
     let (parts, body) = request.into_parts();
-    // Present when served with connect info (the server and the tests are); axum 0.8 has no
-    // optional extractor for it.
-    let remote = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
-    let standing = match state.rate_limits.check_global(&parts.headers, remote) {
+    let remote = remote_addr(&parts);
+    let standing = match global_limit(&state, &parts, remote) {
         Ok(standing) => standing,
-        Err(exceeded) => {
-            let mut response = error_response(&exceeded.error());
-            for (name, value) in exceeded.headers() {
-                if let Ok(v) = HeaderValue::from_str(&value) {
-                    response.headers_mut().insert(name, v);
-                }
-            }
-            return response;
-        }
+        Err(response) => return *response,
     };
     let query = parts.uri.query().unwrap_or("").to_owned();
     if route.kind == Kind::Subscription {
@@ -234,19 +221,18 @@ async fn xrpc_handler(
         Err(e) => error_response(&e),
     };
     // The global standing; a method's own limit (set through the context below) replaces it.
-    for (name, value) in standing
-        .iter()
-        .flat_map(crate::ratelimit::Standing::headers)
-    {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(name, v);
-        }
-    }
-    for (name, value) in response_headers.lock().expect("not poisoned").drain(..) {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            response.headers_mut().insert(name, v);
-        }
-    }
+    set_headers(
+        &mut response,
+        standing
+            .iter()
+            .flat_map(crate::ratelimit::Standing::headers),
+    );
+    let asked: Vec<_> = response_headers
+        .lock()
+        .expect("not poisoned")
+        .drain(..)
+        .collect();
+    set_headers(&mut response, asked);
     if parts.headers.contains_key("dpop") {
         response = with_dpop_nonce(&state, response);
     }
@@ -270,6 +256,43 @@ fn with_dpop_nonce(state: &AppState, mut response: Response) -> Response {
         response.headers_mut().insert("dpop-nonce", v);
     }
     response
+}
+
+/// The peer address. Present when served with connect info (the server and the tests are);
+/// axum 0.8 has no optional extractor for it.
+pub(crate) fn remote_addr(parts: &axum::http::request::Parts) -> Option<SocketAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+}
+
+/// The global per-IP limit, for local and proxied calls alike; over it, the 429 response.
+pub(crate) fn global_limit(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    remote: Option<SocketAddr>,
+) -> Result<Option<crate::ratelimit::Standing>, Box<Response>> {
+    state
+        .rate_limits
+        .check_global(&parts.headers, remote)
+        .map_err(|exceeded| {
+            let mut response = error_response(&exceeded.error());
+            set_headers(&mut response, exceeded.headers());
+            Box::new(response)
+        })
+}
+
+/// Sets response headers, skipping values that are not valid header text.
+pub(crate) fn set_headers(
+    response: &mut Response,
+    values: impl IntoIterator<Item = (&'static str, String)>,
+) {
+    for (name, value) in values {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, v);
+        }
+    }
 }
 
 /// An XRPC error as its HTTP response: the status and `{"error","message"}`.

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use xrpc::XrpcError;
@@ -234,18 +234,11 @@ pub async fn intercept(state: &Arc<AppState>, nsid: &str, request: Request) -> I
         },
     };
     let (parts, body) = request.into_parts();
-    let remote = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
+    let remote = crate::http::remote_addr(&parts);
     // The PDS's rate limits still apply to proxied calls (XRPC spec, "Service Proxying").
-    let standing = match state.rate_limits.check_global(&parts.headers, remote) {
+    let standing = match crate::http::global_limit(state, &parts, remote) {
         Ok(standing) => standing,
-        Err(exceeded) => {
-            let mut response = error_response(&exceeded.error());
-            set_headers(response.headers_mut(), exceeded.headers());
-            return Intercept::Answered(response);
-        }
+        Err(response) => return Intercept::Answered(*response),
     };
     let call = Call {
         nsid,
@@ -263,21 +256,13 @@ pub async fn intercept(state: &Arc<AppState>, nsid: &str, request: Request) -> I
         Ok(response) => response,
         Err(e) => error_response(&e),
     };
-    set_headers(
-        response.headers_mut(),
+    crate::http::set_headers(
+        &mut response,
         standing
             .iter()
             .flat_map(crate::ratelimit::Standing::headers),
     );
     Intercept::Answered(response)
-}
-
-fn set_headers(headers: &mut HeaderMap, values: impl IntoIterator<Item = (&'static str, String)>) {
-    for (name, value) in values {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.insert(name, v);
-        }
-    }
 }
 
 /// Where a call goes, before resolution.

@@ -289,6 +289,26 @@ async fn check_post(
     Ok(device)
 }
 
+/// A form posted from our pages: its fields and the device, or the error page to answer.
+async fn posted(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(HashMap<String, String>, String), Box<Response>> {
+    let Ok(form) = parse_form(body) else {
+        return Err(Box::new(error_page(
+            state,
+            StatusCode::BAD_REQUEST,
+            "The form was malformed.",
+            None,
+        )));
+    };
+    match check_post(state, headers, &form).await {
+        Ok(device) => Ok((form, device)),
+        Err(m) => Err(Box::new(error_page(state, StatusCode::FORBIDDEN, m, None))),
+    }
+}
+
 /// Accounts signed in on the device recently enough.
 async fn fresh_accounts(state: &AppState, device_id: &str) -> Vec<store::Account> {
     let now = now_secs();
@@ -670,17 +690,9 @@ pub async fn sign_in(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Ok(form) = parse_form(&body) else {
-        return error_page(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "The form was malformed.",
-            None,
-        );
-    };
-    let device = match check_post(&state, &headers, &form).await {
-        Ok(d) => d,
-        Err(m) => return error_page(&state, StatusCode::FORBIDDEN, m, None),
+    let (form, device) = match posted(&state, &headers, &body).await {
+        Ok(posted) => posted,
+        Err(response) => return *response,
     };
     let client_id = form.get("client_id").map(String::as_str).unwrap_or("");
     let request_uri = form.get("request_uri").map(String::as_str).unwrap_or("");
@@ -745,17 +757,9 @@ pub async fn consent(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Ok(form) = parse_form(&body) else {
-        return error_page(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "The form was malformed.",
-            None,
-        );
-    };
-    let device = match check_post(&state, &headers, &form).await {
-        Ok(d) => d,
-        Err(m) => return error_page(&state, StatusCode::FORBIDDEN, m, None),
+    let (form, device) = match posted(&state, &headers, &body).await {
+        Ok(posted) => posted,
+        Err(response) => return *response,
     };
     let client_id = form.get("client_id").map(String::as_str).unwrap_or("");
     let request_uri = form.get("request_uri").map(String::as_str).unwrap_or("");
@@ -943,17 +947,9 @@ pub async fn account_sign_in(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Ok(form) = parse_form(&body) else {
-        return error_page(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "The form was malformed.",
-            None,
-        );
-    };
-    let device = match check_post(&state, &headers, &form).await {
-        Ok(d) => d,
-        Err(m) => return error_page(&state, StatusCode::FORBIDDEN, m, None),
+    let (form, device) = match posted(&state, &headers, &body).await {
+        Ok(posted) => posted,
+        Err(response) => return *response,
     };
     let username = form.get("username").map(|u| u.trim()).unwrap_or("");
     let password = form.get("password").map(String::as_str).unwrap_or("");
@@ -1004,17 +1000,9 @@ pub async fn account_revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Ok(form) = parse_form(&body) else {
-        return error_page(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "The form was malformed.",
-            None,
-        );
-    };
-    let device = match check_post(&state, &headers, &form).await {
-        Ok(d) => d,
-        Err(m) => return error_page(&state, StatusCode::FORBIDDEN, m, None),
+    let (form, device) = match posted(&state, &headers, &body).await {
+        Ok(posted) => posted,
+        Err(response) => return *response,
     };
     let id = form.get("revoke").map(String::as_str).unwrap_or("");
     let session = state.store.oauth_session(id).await.ok().flatten();
@@ -1050,17 +1038,9 @@ pub async fn account_sign_out(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Ok(form) = parse_form(&body) else {
-        return error_page(
-            &state,
-            StatusCode::BAD_REQUEST,
-            "The form was malformed.",
-            None,
-        );
-    };
-    let device = match check_post(&state, &headers, &form).await {
-        Ok(d) => d,
-        Err(m) => return error_page(&state, StatusCode::FORBIDDEN, m, None),
+    let (form, device) = match posted(&state, &headers, &body).await {
+        Ok(posted) => posted,
+        Err(response) => return *response,
     };
     if let Some(did) = form.get("account") {
         let _ = state.store.remove_device_account(&device, did).await;
