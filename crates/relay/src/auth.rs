@@ -276,8 +276,22 @@ pub fn random_id() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// How many argon2 computations this process has run: a failed login must cost the same work
+/// whether or not the identifier exists (otherwise its time tells which emails are registered),
+/// and this makes that checkable without timing anything.
+static ARGON2_RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub fn argon2_runs() -> u64 {
+    ARGON2_RUNS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+pub(crate) fn count_argon2_run() {
+    ARGON2_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Hashes a password (argon2id, salted) into a PHC string.
 pub fn hash_password(password: &str) -> String {
+    count_argon2_run();
     use argon2::password_hash::{PasswordHasher, SaltString};
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).expect("the OS random source is available");
@@ -293,6 +307,7 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     use argon2::password_hash::{PasswordHash, PasswordVerifier};
     PasswordHash::new(hash)
         .map(|parsed| {
+            count_argon2_run();
             argon2::Argon2::default()
                 .verify_password(password.as_bytes(), &parsed)
                 .is_ok()
@@ -465,6 +480,12 @@ impl AppState {
     /// The caller, who must have a session of at least `access`, and whose account must not be
     /// taken down or deleted.
     pub async fn caller(&self, ctx: &Ctx, access: Access) -> Result<Caller, XrpcError> {
+        // Credentials of another kind (admin Basic) on a session method: the reference's 400.
+        if let Some(header) = ctx.header("authorization") {
+            if !header.starts_with("Bearer ") && !header.starts_with("DPoP ") {
+                return Err(XrpcError::invalid_token("Unexpected authorization type"));
+            }
+        }
         // The reference names a missing credential `AuthMissing` (401).
         let caller = self
             .optional_caller(ctx)?

@@ -1357,6 +1357,7 @@ fn app_password_hash(did: &str, password: &str) -> String {
     use argon2::password_hash::{PasswordHasher, SaltString};
     let digest = Sha256::digest(format!("relay app password:{did}").as_bytes());
     let salt = SaltString::encode_b64(&digest[..16]).expect("16 bytes is a valid salt");
+    auth::count_argon2_run();
     argon2::Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .expect("argon2 with default parameters")
