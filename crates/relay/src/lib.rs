@@ -27,4 +27,5 @@ pub mod resolver;
 pub mod secrets;
 pub mod serve;
 pub mod service_auth;
+pub mod takedown;
 pub mod v1;
