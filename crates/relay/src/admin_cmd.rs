@@ -468,19 +468,36 @@ impl Client {
         Err(format!("{nsid} failed ({status}): {name}: {message}"))
     }
 
-    /// The DID of a DID or handle (handles resolved by the relay).
+    /// The DID of a DID or handle. Handles are looked up in the relay's accounts (admin search),
+    /// not resolved: a taken-down or deactivated account's handle no longer resolves.
     async fn did_of(&self, account: &str) -> Result<String, String> {
         if account.starts_with("did:") {
             return Ok(account.to_owned());
         }
-        let resolved = self
-            .get(
-                "com.atproto.identity.resolveHandle",
-                &[("handle", account.to_owned())],
-            )
-            .await
-            .map_err(|e| format!("cannot find the account {account}: {e}"))?;
-        Ok(text(&resolved["did"]).to_owned())
+        let handle = account.trim_start_matches('@').to_lowercase();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut query = vec![("email", handle.clone()), ("limit", "100".to_owned())];
+            if let Some(c) = &cursor {
+                query.push(("cursor", c.clone()));
+            }
+            let page = self.get("com.atproto.admin.searchAccounts", &query).await?;
+            let found = page["accounts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|a| a["handle"].as_str() == Some(handle.as_str()));
+            if let Some(found) = found {
+                return Ok(text(&found["did"]).to_owned());
+            }
+            match page["cursor"].as_str() {
+                Some(c) if !c.is_empty() => cursor = Some(c.to_owned()),
+                _ => return Err(format!(
+                    "no account with the handle {handle} on {}: check `relay admin accounts list`",
+                    self.base
+                )),
+            }
+        }
     }
 }
 
