@@ -492,10 +492,12 @@ impl Client {
             }
             match page["cursor"].as_str() {
                 Some(c) if !c.is_empty() => cursor = Some(c.to_owned()),
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "no account with the handle {handle} on {}: check `relay admin accounts list`",
                     self.base
-                )),
+                ))
+                }
             }
         }
     }
