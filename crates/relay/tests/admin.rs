@@ -91,6 +91,44 @@ async fn list_repos_entry(relay: &TestRelay, did: &str) -> Json {
         .expect("the repo is listed")
 }
 
+/// Gives the account an OAuth session (as the authorization server stores one), to see it
+/// revoked.
+async fn add_oauth_session(relay: &TestRelay, did: &str) {
+    use store::oauth::{OAuthSession, OAuthStore};
+    relay
+        .state
+        .store
+        .create_oauth_session(OAuthSession {
+            id: format!("session-{did}"),
+            did: did.to_owned(),
+            client_id: "https://app.example.com/client-metadata.json".into(),
+            client_auth: "none".into(),
+            dpop_jkt: "jkt".into(),
+            scope: "atproto".into(),
+            device_id: None,
+            code: None,
+            refresh_token: format!("refresh-{did}"),
+            refresh_expires_at: i64::MAX,
+            created_at: 0,
+            updated_at: 0,
+            expires_at: None,
+        })
+        .await
+        .expect("an OAuth session");
+    assert_eq!(oauth_sessions(relay, did).await, 1);
+}
+
+async fn oauth_sessions(relay: &TestRelay, did: &str) -> usize {
+    use store::oauth::OAuthStore;
+    relay
+        .state
+        .store
+        .list_oauth_sessions(did)
+        .await
+        .unwrap()
+        .len()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_admin_method_needs_the_admin_password() {
     let Some(relay) = TestRelay::start().await else {
@@ -401,6 +439,7 @@ async fn an_account_takedown_hides_it_everywhere_until_lifted() {
     };
     let alice = relay.create_account("alice").await;
     post_record(&relay, &alice, &tid(1), post("before")).await;
+    add_oauth_session(&relay, &alice.did).await;
     let repo_query = format!("did={}", alice.did);
     let record_query = format!("repo={}&collection={POST}&rkey={}", alice.did, tid(1));
 
@@ -420,7 +459,8 @@ async fn an_account_takedown_hides_it_everywhere_until_lifted() {
     assert_eq!(body["deactivated"], json!({"applied": false}));
     assert_eq!(body["subject"]["$type"], "com.atproto.admin.defs#repoRef");
 
-    // Sessions: no new ones, the old ones end.
+    // Sessions: no new ones, the old ones end (OAuth ones too).
+    assert_eq!(oauth_sessions(&relay, &alice.did).await, 0);
     let (status, body) = relay.login(&alice.handle, PASSWORD).await;
     assert_eq!(
         (status, error_name(&body)),
@@ -752,7 +792,8 @@ async fn admin_changes_email_handle_and_password() {
         "{body}"
     );
 
-    // Password: the old one and the old sessions stop working.
+    // Password: the old one and the old sessions (OAuth ones too) stop working.
+    add_oauth_session(&relay, &alice.did).await;
     let (status, body) = relay
         .post_admin(
             "com.atproto.admin.updateAccountPassword",
@@ -764,6 +805,7 @@ async fn admin_changes_email_handle_and_password() {
     assert_eq!(status, 401);
     let (status, _) = relay.login(&alice.did, "a-brand-new-password").await;
     assert_eq!(status, 200);
+    assert_eq!(oauth_sessions(&relay, &alice.did).await, 0);
     let (status, _) = relay
         .post_empty(
             "com.atproto.server.refreshSession",
