@@ -548,6 +548,27 @@ async fn deactivation_through_subject_status() {
         assert_eq!(event["active"], !applied);
         assert_eq!(event["status"].as_str(), status_name);
     }
+    // Deactivated while taken down: still taken down, deactivated once the takedown is lifted.
+    set_status(&relay, repo_ref(&alice.did), json!({"applied": true})).await;
+    let (status, body) = relay
+        .post_admin(
+            "com.atproto.admin.updateSubjectStatus",
+            &json!({"subject": repo_ref(&alice.did), "deactivated": {"applied": true}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        last_account_event(&relay, &alice.did).await["status"],
+        "takendown"
+    );
+    let (status, _) = set_status(&relay, repo_ref(&alice.did), json!({"applied": false})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        last_account_event(&relay, &alice.did).await["status"],
+        "deactivated"
+    );
+    let (status, body) = relay.login(&alice.handle, PASSWORD).await;
+    assert_eq!(status, 200, "a deactivated account still logs in: {body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

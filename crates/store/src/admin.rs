@@ -41,6 +41,14 @@ pub trait AdminStore: Send + Sync {
         subject: Subject,
         reference: Option<&str>,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// `com.atproto.admin.updateSubjectStatus`'s `deactivated`: sets or clears the account's
+    /// deactivation. A taken-down account stays `takendown` (its deactivation shows once the
+    /// takedown is lifted): the two are independent, as in the reference.
+    fn set_deactivated(
+        &self,
+        did: &str,
+        deactivated: bool,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// The reference of the takedown standing on `subject`, if any.
     fn takedown(
         &self,

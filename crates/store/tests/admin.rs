@@ -244,3 +244,31 @@ async fn invite_codes_page_by_recency_or_usage() {
     );
     assert_eq!(s.invited_by("did:plc:nobody").await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn deactivation_and_takedown_are_independent() {
+    let s = store().await;
+    account(&s, "did:plc:alice", "alice.test").await;
+    s.set_takedown("did:plc:alice", Subject::Account, Some("x"))
+        .await
+        .unwrap();
+    s.set_deactivated("did:plc:alice", true).await.unwrap();
+    let a = s.account_by_did("did:plc:alice").await.unwrap().unwrap();
+    assert_eq!(a.status, AccountStatus::Takendown);
+    assert!(a.deactivated_at.is_some());
+    s.set_takedown("did:plc:alice", Subject::Account, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        status(&s, "did:plc:alice").await,
+        AccountStatus::Deactivated
+    );
+    s.set_deactivated("did:plc:alice", false).await.unwrap();
+    let a = s.account_by_did("did:plc:alice").await.unwrap().unwrap();
+    assert_eq!(a.status, AccountStatus::Active);
+    assert_eq!(a.deactivated_at, None);
+    assert!(matches!(
+        s.set_deactivated("did:plc:nobody", true).await,
+        Err(StoreError::AccountNotFound)
+    ));
+}

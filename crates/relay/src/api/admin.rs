@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value as Json};
 use store::admin::{AdminStore, InviteSort, Subject};
-use store::{Account, AccountStatus, InviteCode, Store};
+use store::{Account, InviteCode, Store};
 use xrpc::atrium_api::com::atproto::admin::defs::StatusAttr;
 use xrpc::atrium_api::com::atproto::admin::update_subject_status::InputSubjectRefs;
 use xrpc::atrium_api::types::Union;
@@ -446,25 +446,10 @@ impl AppState {
         Ok((account, collection.to_string(), rkey.to_string()))
     }
 
-    /// `updateSubjectStatus`'s `deactivated` on an account.
+    /// `updateSubjectStatus`'s `deactivated` on an account (independent of a takedown).
     async fn set_deactivated(&self, did: &str, attr: &StatusAttr) -> Result<(), XrpcError> {
-        let account = self
-            .find_account(did)
-            .await?
-            .ok_or_else(|| XrpcError::invalid_request("Account not found"))?;
-        if account.status == AccountStatus::Takendown {
-            // One status column holds both; lifting the takedown first keeps them apart.
-            return Err(XrpcError::invalid_request(
-                "The account is taken down: lift the takedown before changing its deactivation",
-            ));
-        }
-        let status = if attr.applied {
-            AccountStatus::Deactivated
-        } else {
-            AccountStatus::Active
-        };
         self.store
-            .set_account_status(did, status)
+            .set_deactivated(did, attr.applied)
             .await
             .map_err(store_error)
     }

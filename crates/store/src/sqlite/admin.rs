@@ -12,6 +12,10 @@ use crate::{Account, AccountStatus, InviteCode, Result, StoreError};
 
 #[derive(Debug)]
 pub(crate) enum Write {
+    SetDeactivated {
+        did: String,
+        deactivated: bool,
+    },
     SetTakedown {
         did: String,
         subject: Subject,
@@ -48,17 +52,20 @@ impl AdminStore for SqliteStore {
         subject: Subject,
         reference: Option<&str>,
     ) -> Result<()> {
-        match self
-            .write(Op::Admin(Write::SetTakedown {
-                did: did.into(),
-                subject,
-                reference: reference.map(str::to_owned),
-            }))
-            .await?
-        {
-            Done::Unit => Ok(()),
-            other => Err(unexpected(other)),
-        }
+        self.admin_write(Write::SetTakedown {
+            did: did.into(),
+            subject,
+            reference: reference.map(str::to_owned),
+        })
+        .await
+    }
+
+    async fn set_deactivated(&self, did: &str, deactivated: bool) -> Result<()> {
+        self.admin_write(Write::SetDeactivated {
+            did: did.into(),
+            deactivated,
+        })
+        .await
     }
 
     async fn takedown(&self, did: &str, subject: &Subject) -> Result<Option<String>> {
@@ -185,12 +192,62 @@ impl AdminStore for SqliteStore {
     }
 }
 
+impl SqliteStore {
+    async fn admin_write(&self, write: Write) -> Result<()> {
+        match self.write(Op::Admin(write)).await? {
+            Done::Unit => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
 pub(crate) async fn apply(conn: &mut SqliteConnection, write: Write) -> Result<Done> {
-    let Write::SetTakedown {
-        did,
-        subject,
-        reference,
-    } = write;
+    match write {
+        Write::SetDeactivated { did, deactivated } => {
+            set_deactivated(conn, &did, deactivated).await
+        }
+        Write::SetTakedown {
+            did,
+            subject,
+            reference,
+        } => set_takedown(conn, did, subject, reference).await,
+    }
+}
+
+async fn set_deactivated(
+    conn: &mut SqliteConnection,
+    did: &str,
+    deactivated: bool,
+) -> Result<Done> {
+    // deleted and takendown accounts keep their status; only the deactivation time changes.
+    let sql = if deactivated {
+        "UPDATE account SET deactivated_at = COALESCE(deactivated_at, ?2), \
+         status = CASE WHEN status IN ('takendown', 'deleted') THEN status ELSE 'deactivated' END \
+         WHERE did = ?1"
+    } else {
+        "UPDATE account SET deactivated_at = NULL, \
+         status = CASE WHEN status IN ('takendown', 'deleted') THEN status ELSE 'active' END \
+         WHERE did = ?1"
+    };
+    let n = sqlx::query(sql)
+        .bind(did)
+        .bind(super::now_rfc3339())
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+    if n == 0 {
+        return Err(StoreError::AccountNotFound);
+    }
+    Ok(Done::Unit)
+}
+
+async fn set_takedown(
+    conn: &mut SqliteConnection,
+    did: String,
+    subject: Subject,
+    reference: Option<String>,
+) -> Result<Done> {
     let uid: Option<i64> = sqlx::query_scalar("SELECT uid FROM account WHERE did = ?1")
         .bind(&did)
         .fetch_optional(&mut *conn)
