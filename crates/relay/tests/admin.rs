@@ -812,6 +812,30 @@ async fn admin_changes_email_handle_and_password() {
         (400, "HandleNotAvailable"),
         "{body}"
     );
+    // A reserved name is the admin's to give (users cannot take it).
+    let (status, body) = relay
+        .post(
+            "com.atproto.identity.updateHandle",
+            &json!({"handle": "www.test"}),
+            Some(&bob.access_jwt),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = relay
+        .post_admin(
+            "com.atproto.admin.updateAccountHandle",
+            &json!({"did": bob.did, "handle": "www.test"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Syntax still applies.
+    let (status, body) = relay
+        .post_admin(
+            "com.atproto.admin.updateAccountHandle",
+            &json!({"did": bob.did, "handle": "not a handle"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
 
     // Password: the old one and the old sessions (OAuth ones too) stop working.
     add_oauth_session(&relay, &alice.did).await;

@@ -311,7 +311,11 @@ impl xrpc::com::atproto::admin::ComAtprotoAdminHandler<Ctx> for AppState {
         let rules = HandleRules::of(&self.config);
         let handle = handles::normalize_and_validate_syntax(rules, input.data.handle.as_str())?;
         match handles::service_domain(rules, &handle) {
-            Some(domain) => handles::check_service_label(&handle, domain)?,
+            Some(domain) => match handles::check_service_label(&handle, domain) {
+                // The admin may hand out reserved names (www, admin, …), as the reference allows.
+                Err(e) if e.error == "HandleNotAvailable" => {}
+                other => other?,
+            },
             None => {
                 if self.handle_resolver.resolve_fresh(&handle).await.as_deref() != Some(did) {
                     return Err(XrpcError::invalid_request(
