@@ -15,16 +15,26 @@ use serde_json::{json, Value};
 #[derive(clap::Args)]
 pub struct AdminArgs {
     /// The relay's base URL (default: http://127.0.0.1:<PDS_PORT or 2583>).
-    #[arg(long, env = "RELAY_URL")]
+    #[arg(long, env = "RELAY_URL", global = true)]
     url: Option<String>,
     /// The admin password (default: PDS_ADMIN_PASSWORD, else <data>/secrets/admin_password).
-    #[arg(long, env = "PDS_ADMIN_PASSWORD", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "PDS_ADMIN_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
     password: Option<String>,
     /// The relay's data directory, where its generated admin password is kept.
-    #[arg(long, env = "PDS_DATA_DIRECTORY", default_value = "./data")]
+    #[arg(
+        long,
+        env = "PDS_DATA_DIRECTORY",
+        default_value = "./data",
+        global = true
+    )]
     data_directory: PathBuf,
     /// The port a local relay listens on, for the default URL.
-    #[arg(long, env = "PDS_PORT", default_value_t = 2583)]
+    #[arg(long, env = "PDS_PORT", default_value_t = 2583, global = true)]
     port: u16,
     #[command(subcommand)]
     command: AdminCommand,
@@ -58,14 +68,16 @@ enum AccountsCommand {
     },
     /// An account's details, as JSON (a DID or a handle).
     Info { account: String },
-    /// Create an account (with a fresh single-use invite code unless one is given).
+    /// Create an account (with a fresh single-use invite code unless one is given). Prints its
+    /// DID and handle, and the password when one was generated.
     Create {
         #[arg(long)]
         handle: String,
         #[arg(long)]
         email: String,
+        /// The account's password (default: a generated one, printed once).
         #[arg(long)]
-        password: String,
+        account_password: Option<String>,
         #[arg(long)]
         invite: Option<String>,
     },
@@ -189,9 +201,11 @@ async fn accounts(client: &Client, cmd: AccountsCommand) -> Result<(), String> {
         AccountsCommand::Create {
             handle,
             email,
-            password,
+            account_password,
             invite,
         } => {
+            let generated = account_password.is_none();
+            let password = account_password.unwrap_or_else(generate_password);
             let invite = match invite {
                 Some(code) => code,
                 None => {
@@ -215,7 +229,15 @@ async fn accounts(client: &Client, cmd: AccountsCommand) -> Result<(), String> {
                     }),
                 )
                 .await?;
-            println!("{}\t{}", text(&created["did"]), text(&created["handle"]));
+            if generated {
+                println!(
+                    "{}\t{}\t{password}",
+                    text(&created["did"]),
+                    text(&created["handle"])
+                );
+            } else {
+                println!("{}\t{}", text(&created["did"]), text(&created["handle"]));
+            }
             Ok(())
         }
         AccountsCommand::Takedown { account, reference } => {
@@ -501,6 +523,13 @@ impl Client {
             }
         }
     }
+}
+
+/// 24 random hex digits (96 bits).
+fn generate_password() -> String {
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes).expect("the OS random source is available");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn text(value: &Value) -> &str {

@@ -1024,7 +1024,7 @@ async fn the_admin_cli_manages_a_running_relay() {
             &handle,
             "--email",
             &email,
-            "--password",
+            "--account-password",
             PASSWORD,
         ],
     )
@@ -1032,6 +1032,37 @@ async fn the_admin_cli_manages_a_running_relay() {
     assert!(ok, "{err}");
     let did = out.split('\t').next().unwrap().trim().to_owned();
     assert!(did.starts_with("did:plc:"), "{out}");
+    // Without a password, one is generated and printed (once).
+    let other = relay.new_handle("cli2");
+    let other_email = format!("{}@example.com", other.trim_end_matches(".test"));
+    let (ok, out, err) = admin_cli(
+        url,
+        pw,
+        &[
+            "accounts",
+            "create",
+            "--handle",
+            &other,
+            "--email",
+            &other_email,
+        ],
+    )
+    .await;
+    assert!(ok, "{err}");
+    let fields: Vec<&str> = out.trim().split('\t').collect();
+    assert_eq!(fields.len(), 3, "{out}");
+    assert_eq!(fields[1], other);
+    let (status, body) = relay.login(&other, fields[2]).await;
+    assert_eq!(status, 200, "{body}");
+    // Global options may also follow the subcommand.
+    let (ok, out, err) = admin_cli(
+        url,
+        None,
+        &["accounts", "list", "--password", ADMIN_PASSWORD],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.contains(&other), "{out}");
     let (ok, out, err) = admin_cli(url, pw, &["accounts", "list"]).await;
     assert!(ok, "{err}");
     assert!(out.contains(&format!("{did}\t{handle}\t{email}")), "{out}");
