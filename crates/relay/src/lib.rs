@@ -2,6 +2,7 @@
 //! integration tests (tests/) start the very same server. Declare new modules here, not in
 //! main.rs.
 
+pub mod admin_cmd;
 pub mod api;
 pub mod app;
 pub mod auth;
@@ -27,4 +28,5 @@ pub mod resolver;
 pub mod secrets;
 pub mod serve;
 pub mod service_auth;
+pub mod takedown;
 pub mod v1;

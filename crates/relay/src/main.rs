@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 // The server's modules live in the library (src/lib.rs), shared with the integration tests.
-use relay::{config, repo_cmd, serve};
+use relay::{admin_cmd, config, repo_cmd, serve};
 
 #[derive(Parser)]
 #[command(name = "relay", version, about = "A sovereign AT Protocol PDS")]
@@ -25,6 +25,8 @@ enum Command {
     /// Inspect and compute over repositories and CAR files.
     #[command(subcommand)]
     Repo(repo_cmd::RepoCommand),
+    /// Administer a running relay over HTTP (accounts, takedowns, invite codes, crawl requests).
+    Admin(Box<admin_cmd::AdminArgs>),
 }
 
 /// Large allocations (request bodies, CARs, a big commit's SQL and arguments) get their own
@@ -58,5 +60,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(*args),
         Command::Repo(cmd) => repo_cmd::run(cmd),
+        Command::Admin(args) => admin_cmd::run(*args),
     }
 }

@@ -24,6 +24,7 @@ use std::task::{Context, Poll};
 
 use data::Cid;
 
+pub mod admin;
 pub mod blobstore;
 pub mod email;
 pub mod oauth;

@@ -61,6 +61,7 @@ use crate::{
     NewAccount, PendingCommit, RefreshToken, RepoHead, Result, Store, StoreError, StoredRecord,
 };
 
+mod admin;
 mod email;
 mod oauth;
 mod schema;

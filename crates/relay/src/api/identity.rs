@@ -283,7 +283,7 @@ impl AppState {
 
     /// Points a did:plc's `alsoKnownAs` at `handle` with an operation signed by the relay's
     /// rotation key.
-    async fn set_plc_handle(&self, did: &str, handle: &str) -> Result<(), XrpcError> {
+    pub(crate) async fn set_plc_handle(&self, did: &str, handle: &str) -> Result<(), XrpcError> {
         let audited = self
             .plc
             .audited(did)

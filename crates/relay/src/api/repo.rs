@@ -300,11 +300,22 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
         let cid = params.cid.as_deref().map(records::parse_cid).transpose()?;
         let record = self
             .read_record(&did, &params.collection, &params.rkey, cid.as_ref())
-            .await?
-            .ok_or_else(|| {
-                get_record::Error::RecordNotFound
-                    .with_message(format!("Could not locate record: {uri}"))
-            })?;
+            .await?;
+        // A taken-down record is not served (crate::takedown).
+        let record = match record {
+            Some(_)
+                if self
+                    .record_taken_down(&did, &params.collection, &params.rkey)
+                    .await? =>
+            {
+                None
+            }
+            other => other,
+        };
+        let record = record.ok_or_else(|| {
+            get_record::Error::RecordNotFound
+                .with_message(format!("Could not locate record: {uri}"))
+        })?;
         self.set_caller_rev(&ctx).await?;
         Ok(ar::get_record::OutputData {
             cid: Some(atrium_cid(Some(&record.cid))?),
@@ -340,8 +351,10 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
         // The next page starts after the last rkey returned (descending by default, ascending
         // with `reverse`), as the reference.
         let cursor = found.last().map(|r| r.rkey.clone());
+        let hidden = self.taken_down_in(&did, &params.collection).await?;
         let records = found
             .iter()
+            .filter(|r| !hidden.contains(&r.rkey))
             .map(|r| {
                 Ok(ar::list_records::Record::from(
                     ar::list_records::RecordData {

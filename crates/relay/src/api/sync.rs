@@ -276,6 +276,9 @@ impl xrpc::com::atproto::sync::ComAtprotoSyncHandler<Ctx> for AppState {
             // An upload no record references yet is not served (blob spec, §Lifecycle).
             .filter(|meta| !meta.temporary)
             .ok_or_else(not_found)?;
+        if self.blob_taken_down(did, &cid).await? {
+            return Err(not_found());
+        }
         let bytes = self
             .blobs
             .get_bytes(did, &cid)

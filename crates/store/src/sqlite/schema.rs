@@ -11,7 +11,7 @@ use crate::{Result, StoreError};
 use super::backend;
 
 /// Every migration, oldest first.
-const MIGRATIONS: &[&str] = &[V1, V_OAUTH, V_WALLET, V_EMAIL];
+const MIGRATIONS: &[&str] = &[V1, V_OAUTH, V_WALLET, V_EMAIL, V_TAKEDOWN];
 
 /// The schema version this build writes.
 pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -316,6 +316,19 @@ CREATE TABLE email_token (
     PRIMARY KEY (purpose, uid)
 ) STRICT;
 CREATE UNIQUE INDEX email_token_token ON email_token(purpose, token);
+"#;
+
+/// Takedowns (`com.atproto.admin.updateSubjectStatus`): one row per taken-down subject, with
+/// the moderator's reference. `subject` is '' for the account, `collection/rkey` for a record
+/// and the CID string for a blob. Rows go with the account.
+const V_TAKEDOWN: &str = r#"
+CREATE TABLE takedown (
+    uid        INTEGER NOT NULL REFERENCES account(uid) ON DELETE CASCADE,
+    kind       TEXT NOT NULL CHECK (kind IN ('account', 'record', 'blob')),
+    subject    TEXT NOT NULL,
+    reference  TEXT NOT NULL,
+    PRIMARY KEY (uid, kind, subject)
+) STRICT, WITHOUT ROWID;
 "#;
 
 /// Brings the database up to [`VERSION`]; refuses a database written by a newer build.
