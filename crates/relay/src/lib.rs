@@ -16,6 +16,7 @@ pub mod handles;
 pub mod http;
 pub mod lexicons;
 pub mod mail;
+pub mod migration;
 pub mod oauth;
 pub mod plc;
 pub mod proxy;

@@ -26,6 +26,7 @@ use data::Cid;
 
 pub mod blobstore;
 pub mod email;
+pub mod migration;
 pub mod oauth;
 pub mod sqlite;
 

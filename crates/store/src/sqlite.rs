@@ -62,6 +62,7 @@ use crate::{
 };
 
 mod email;
+mod migration;
 mod oauth;
 mod schema;
 pub mod wallet;

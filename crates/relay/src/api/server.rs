@@ -69,13 +69,11 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
         if input.plc_op.is_some() {
             return Err(XrpcError::invalid_request("Unsupported input: \"plcOp\""));
         }
-        if let Some(did) = &input.did {
-            // Bringing an existing DID (migration) needs a service JWT from that DID, which this
-            // server does not verify yet: refuse as the reference does without one.
-            return Err(XrpcError::authentication_required(format!(
-                "Missing auth to create account with did: {}",
-                did.as_str()
-            )));
+        if let Some(did) = input.did.clone() {
+            // Migration: the account arrives with its DID (crate::migration).
+            return self
+                .create_migrated_account(&ctx, did.as_str(), input)
+                .await;
         }
         if input
             .password
@@ -583,11 +581,15 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
                 .map_err(store_error)?;
         }
         // #account active, #identity, then a #sync naming the current commit, so consumers
-        // resynchronise without a new commit (the reference's order; sync 1.1).
+        // resynchronise without a new commit (the reference's order; sync 1.1). A migrated
+        // account's imported head is first re-signed with its key here (a #commit), and blobs
+        // uploaded after the import are linked to their records (crate::migration).
+        self.link_imported_blobs(&account.did).await?;
         self.sequence_account(&account.did, AccountStatus::Active)
             .await?;
         self.sequence_identity(&account.did, Some(&account.handle))
             .await?;
+        self.resign_foreign_head(&account.did).await?;
         self.sequence_sync(&account.did).await?;
         Ok(())
     }

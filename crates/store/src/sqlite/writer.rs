@@ -100,6 +100,7 @@ pub(crate) enum Op {
     ApplyCommit(Box<CommitWrite>),
     OAuth(super::oauth::Write),
     Email(super::email::Write),
+    Migration(super::migration::LinkBlobs),
     PutTempBlob {
         did: String,
         meta: BlobMeta,
@@ -388,6 +389,7 @@ async fn run_op(
         Op::CreateAccount(account) => create_account(conn, account).await.map(|()| Done::Unit),
         Op::OAuth(write) => super::oauth::apply(conn, write).await,
         Op::Email(write) => super::email::apply(conn, write).await,
+        Op::Migration(link) => super::migration::apply(conn, link).await,
         Op::Wallet(statements) => super::wallet::run(conn, statements).await.map(Done::Counts),
         Op::SetPasswordHash { did, hash } => {
             let n = sqlx::query("UPDATE account SET password_hash = ?2 WHERE did = ?1")
