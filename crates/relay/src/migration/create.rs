@@ -90,8 +90,18 @@ impl AppState {
             None => None,
         };
         // A key of this server's: the DID is pointed at it by the PLC operation to come
-        // (getRecommendedDidCredentials names it).
-        let signing_key = Keypair::generate(Algorithm::P256);
+        // (getRecommendedDidCredentials names it). Of the same curve as the DID's current key
+        // (K-256, the network's usual, when unknown): the reference PDS, verifying a service
+        // JWT against a cached document, refuses outright when the token's `alg` differs from
+        // the cached key's instead of re-resolving, which would break a later move back.
+        let algorithm = self
+            .resolve_did_document(did, false)
+            .await
+            .ok()
+            .and_then(|doc| doc.signing_key())
+            .and_then(|key| crypto::PublicKey::from_did_key(&key).ok())
+            .map_or(Algorithm::K256, |key| key.algorithm());
+        let signing_key = Keypair::generate(algorithm);
         self.store
             .create_account(store::NewAccount {
                 did: did.to_owned(),
