@@ -2,6 +2,7 @@
 //! integration tests (tests/) start the very same server. Declare new modules here, not in
 //! main.rs.
 
+pub mod account_cmd;
 pub mod api;
 pub mod app;
 pub mod auth;
