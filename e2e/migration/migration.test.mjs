@@ -7,6 +7,7 @@
 // the reference, without PDS_EMAIL_SMTP_URL, sends nothing anywhere, so its token is read from
 // its own database (<data>/account.sqlite, table email_token), where it keeps it.
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
@@ -19,6 +20,7 @@ const REF = process.env.E2E_REF_URL
 const PLC = process.env.E2E_PLC_URL
 const RELAY_DATA = process.env.E2E_RELAY_DATA
 const REF_DATA = process.env.E2E_REF_DATA
+const RELAY_BIN = process.env.E2E_RELAY_BIN_PATH
 const PASSWORD = 'migration-password-1'
 const POST = 'app.bsky.feed.post'
 
@@ -265,4 +267,44 @@ test('relay → reference: the same account back', async () => {
   await atRef.com.atproto.server.requestAccountDelete()
   await atRef.com.atproto.server.deleteAccount({ did, password: PASSWORD, token: refToken(did, 'delete_account') })
   await migrate(onRelay, REF, account)
+})
+
+test('relay account migrate: the reference to the relay, stopping for the emailed code, then finishing', async () => {
+  const ref = new AtpAgent({ service: REF })
+  const handle = `cli${Date.now().toString(36).slice(-6)}.test`
+  await ref.com.atproto.server.createAccount({ handle, email: `${handle}@example.com`, password: PASSWORD })
+  await ref.login({ identifier: handle, password: PASSWORD })
+  const did = ref.session.did
+  for (let i = 0; i < 3; i++) {
+    await ref.com.atproto.repo.createRecord({
+      repo: did,
+      collection: POST,
+      record: { $type: POST, text: `cli post ${i}`, createdAt: new Date().toISOString() },
+    })
+  }
+  const before = await allRecords(ref, did)
+  const cli = (...extra) =>
+    spawnSync(RELAY_BIN, ['account', 'migrate', '--from', REF, '--handle', handle, '--to', RELAY, ...extra], {
+      env: { PATH: process.env.PATH, RELAY_MIGRATE_PASSWORD: PASSWORD },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    })
+  const first = cli()
+  assert.equal(first.status, 1, first.stderr)
+  assert.match(first.stderr, /--plc-token/)
+  assert.match(first.stderr, /still live at/)
+  const second = cli('--plc-token', refToken(did))
+  assert.equal(second.status, 0, second.stderr)
+  assert.match(second.stderr, /now lives at/)
+
+  const relay = new AtpAgent({ service: RELAY })
+  const login = await relay.com.atproto.server.createSession({ identifier: did, password: PASSWORD })
+  useSession(relay, login.data)
+  assert.equal((await relay.com.atproto.server.checkAccountStatus()).data.activated, true)
+  assert.deepEqual(await allRecords(relay, did), before)
+  const status = await new AtpAgent({ service: REF }).com.atproto.sync.getRepoStatus({ did })
+  assert.equal(status.data.active, false)
+  const third = cli()
+  assert.equal(third.status, 0, `a third run has nothing left to do: ${third.stderr}`)
 })

