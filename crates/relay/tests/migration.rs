@@ -236,6 +236,24 @@ async fn an_account_moves_to_another_relay_with_its_records_and_blobs() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["blobs"].as_array().unwrap().len(), 1, "{body}");
     assert_eq!(body["blobs"][0]["cid"], json!(blob_cid));
+    let (_, status) = new
+        .get(
+            "com.atproto.server.checkAccountStatus",
+            "",
+            Some(&moved.access_jwt),
+        )
+        .await;
+    assert_eq!(
+        (
+            status["expectedBlobs"].clone(),
+            status["importedBlobs"].clone()
+        ),
+        (json!(1), json!(0)),
+        "{status}"
+    );
+    assert_eq!(status["activated"], json!(false));
+    assert_eq!(status["validDid"], json!(false));
+    assert_eq!(status["indexedRecords"], json!(6));
     let (status, _, bytes) = old
         .get_raw(
             "com.atproto.sync.getBlob",
@@ -261,6 +279,21 @@ async fn an_account_moves_to_another_relay_with_its_records_and_blobs() {
         )
         .await;
     assert_eq!(body["blobs"], json!([]), "{body}");
+    let (_, status) = new
+        .get(
+            "com.atproto.server.checkAccountStatus",
+            "",
+            Some(&moved.access_jwt),
+        )
+        .await;
+    assert_eq!(
+        (
+            status["expectedBlobs"].clone(),
+            status["importedBlobs"].clone()
+        ),
+        (json!(1), json!(1)),
+        "{status}"
+    );
     // Linked to its record, so it is kept (not a temporary upload that expires).
     let meta = new
         .state

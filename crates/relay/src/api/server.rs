@@ -643,7 +643,8 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
             .await
             .map_err(store_error)?
             .len() as i64;
-        let (expected_blobs, imported_blobs) = self.blob_counts(did).await?;
+        // Counted over the records' references, so they move as a migration uploads blobs.
+        let (expected_blobs, imported_blobs) = self.referenced_blob_counts(did).await?;
         let valid_did = self.did_document_problem(did).await?.is_none();
         let repo_commit: AtCid = head
             .cid
@@ -1121,37 +1122,6 @@ impl AppState {
             ));
         }
         Ok(None)
-    }
-
-    /// (blobs the repo's records reference, those of them stored here).
-    async fn blob_counts(&self, did: &str) -> Result<(i64, i64), XrpcError> {
-        let (mut expected, mut imported) = (0i64, 0i64);
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .store
-                .list_blobs(did, None, cursor.as_deref(), 1000)
-                .await
-                .map_err(store_error)?;
-            let Some(last) = page.last() else { break };
-            cursor = Some(last.to_string());
-            for cid in &page {
-                expected += 1;
-                if self
-                    .store
-                    .blob_meta(did, cid)
-                    .await
-                    .map_err(store_error)?
-                    .is_some()
-                {
-                    imported += 1;
-                }
-            }
-            if page.len() < 1000 {
-                break;
-            }
-        }
-        Ok((expected, imported))
     }
 
     /// Stores a new account whose DID is registered, and starts its repo: the account row,

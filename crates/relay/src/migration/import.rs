@@ -225,9 +225,43 @@ impl AppState {
 
     /// Indexes the references of the account's records to blobs now stored (blobs uploaded
     /// after `importRepo`), so those blobs are kept; answers how many were linked. Reads every
-    /// record: called once per import, blob listing and activation, and per upload only while
-    /// the account is deactivated (a migration in progress).
+    /// record: called once per import and activation, and per upload only while the account is
+    /// deactivated (a migration in progress).
     pub(crate) async fn link_imported_blobs(&self, did: &str) -> Result<u64, XrpcError> {
+        let refs = self.record_blob_refs(did).await?;
+        self.store
+            .link_record_blobs(did, refs)
+            .await
+            .map_err(store_error)
+    }
+
+    /// `checkAccountStatus`'s (expectedBlobs, importedBlobs): the distinct blobs the records
+    /// reference, and how many of them are stored here, so the counters move as a migration's
+    /// uploads proceed.
+    pub(crate) async fn referenced_blob_counts(&self, did: &str) -> Result<(i64, i64), XrpcError> {
+        let cids: BTreeSet<Cid> = self
+            .record_blob_refs(did)
+            .await?
+            .into_iter()
+            .map(|(_, _, cid)| cid)
+            .collect();
+        let mut stored = 0i64;
+        for cid in &cids {
+            if self
+                .store
+                .blob_meta(did, cid)
+                .await
+                .map_err(store_error)?
+                .is_some()
+            {
+                stored += 1;
+            }
+        }
+        Ok((cids.len() as i64, stored))
+    }
+
+    /// Every (collection, rkey, blob) reference of the account's records.
+    async fn record_blob_refs(&self, did: &str) -> Result<Vec<BlobRef>, XrpcError> {
         let mut refs: Vec<BlobRef> = Vec::new();
         for collection in self
             .store
@@ -256,9 +290,6 @@ impl AppState {
                 }
             }
         }
-        self.store
-            .link_record_blobs(did, refs)
-            .await
-            .map_err(store_error)
+        Ok(refs)
     }
 }
