@@ -660,3 +660,87 @@ async fn import_repo_refuses_bad_and_foreign_cars_and_revs_continue_above() {
         "nothing emitted"
     );
 }
+
+/// A one-record repo for `did`, signed with `key`, at `rev`, as a CAR.
+async fn forged_car(did: &str, key: &crypto::Keypair, rev: syntax::Tid) -> Vec<u8> {
+    let mut repo = repo::Repo::create(repo::blockstore::MemoryBlockStore::new(), did).unwrap();
+    let record = data::json::from_json(&json!({
+        "$type": POST, "text": "from elsewhere", "createdAt": "2026-11-25T12:00:00.000Z"}))
+    .unwrap();
+    let commit = repo
+        .apply_writes(
+            &[repo::WriteOp::create(POST, "3kaaaaaaaaaa2", &record)],
+            rev,
+            key,
+        )
+        .await
+        .unwrap();
+    commit.persist(repo.store()).await.unwrap();
+    repo.export_car().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_must_be_signed_by_a_key_of_the_did_and_revs_continue_above_it() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("rev").await;
+    post(&relay, &alice, "to be replaced").await;
+    let before = relay
+        .state
+        .store
+        .repo_head(&alice.did)
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Signed with a key the DID never named.
+    let stranger = crypto::Keypair::generate(crypto::Algorithm::P256);
+    let rev = syntax::TidGenerator::new().next_above(None).unwrap();
+    let (status, body) = import(&relay, &alice, forged_car(&alice.did, &stranger, rev).await).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("not signed"),
+        "{body}"
+    );
+    assert_eq!(
+        relay
+            .state
+            .store
+            .repo_head(&alice.did)
+            .await
+            .unwrap()
+            .unwrap(),
+        before
+    );
+
+    // Signed with the account's key, at a rev far ahead of the clock (2035): it replaces the
+    // repo (the old post is gone), an active account announces it with #sync, and the next
+    // write's rev is above it.
+    let key = relay.state.repos.signing_key(&alice.did).await.unwrap();
+    let future = syntax::Tid::from_parts(2_051_222_400_000_000, 7).unwrap();
+    let (status, body) = import(
+        &relay,
+        &alice,
+        forged_car(&alice.did, &key, future.clone()).await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        records(&relay, &alice.did)
+            .await
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect::<Vec<_>>(),
+        [format!("{POST}/3kaaaaaaaaaa2")]
+    );
+    let events = relay.events_for(&alice.did).await;
+    let (_, kind, body) = events.last().unwrap();
+    assert_eq!(kind, "#sync");
+    assert_eq!(body["rev"], json!(future.to_string()));
+    let created = post(&relay, &alice, "after the import").await;
+    assert!(
+        created["commit"]["rev"].as_str().unwrap() > future.to_string().as_str(),
+        "{created}"
+    );
+}
