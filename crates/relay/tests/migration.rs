@@ -719,12 +719,7 @@ async fn an_import_must_be_signed_by_a_key_of_the_did_and_revs_continue_above_it
     // write's rev is above it.
     let key = relay.state.repos.signing_key(&alice.did).await.unwrap();
     let future = syntax::Tid::from_parts(2_051_222_400_000_000, 7).unwrap();
-    let (status, body) = import(
-        &relay,
-        &alice,
-        forged_car(&alice.did, &key, future.clone()).await,
-    )
-    .await;
+    let (status, body) = import(&relay, &alice, forged_car(&alice.did, &key, future).await).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         records(&relay, &alice.did)
