@@ -67,6 +67,9 @@ e2e/run.sh
 step "end-to-end: OAuth (@atproto/oauth-client-node, Debian chromium on the relay's own pages, raw-HTTP MUSTs)"
 e2e/oauth/run.sh
 
+step "end-to-end: account migration, the reference PDS to the relay and back (@atproto/api, one PLC directory)"
+e2e/migration/run.sh
+
 step "L2 oracle: the relay and the reference PDS on the same scenarios (fast subset; nightly: oracle/run --full)"
 python3 oracle/check_compose.py
 oracle/run

@@ -2,6 +2,7 @@
 //! integration tests (tests/) start the very same server. Declare new modules here, not in
 //! main.rs.
 
+pub mod account_cmd;
 pub mod admin_cmd;
 pub mod api;
 pub mod app;
@@ -17,6 +18,7 @@ pub mod handles;
 pub mod http;
 pub mod lexicons;
 pub mod mail;
+pub mod migration;
 pub mod oauth;
 pub mod plc;
 pub mod proxy;

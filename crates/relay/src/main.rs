@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 // The server's modules live in the library (src/lib.rs), shared with the integration tests.
-use relay::{admin_cmd, config, repo_cmd, serve};
+use relay::{account_cmd, admin_cmd, config, repo_cmd, serve};
 
 #[derive(Parser)]
 #[command(name = "relay", version, about = "A sovereign AT Protocol PDS")]
@@ -27,6 +27,9 @@ enum Command {
     Repo(repo_cmd::RepoCommand),
     /// Administer a running relay over HTTP (accounts, takedowns, invite codes, crawl requests).
     Admin(Box<admin_cmd::AdminArgs>),
+    /// Move an account here from another PDS.
+    #[command(subcommand)]
+    Account(account_cmd::AccountCommand),
 }
 
 /// Large allocations (request bodies, CARs, a big commit's SQL and arguments) get their own
@@ -61,5 +64,6 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(*args),
         Command::Repo(cmd) => repo_cmd::run(cmd),
         Command::Admin(args) => admin_cmd::run(*args),
+        Command::Account(cmd) => account_cmd::run(cmd),
     }
 }

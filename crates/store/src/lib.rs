@@ -27,6 +27,7 @@ use data::Cid;
 pub mod admin;
 pub mod blobstore;
 pub mod email;
+pub mod migration;
 pub mod oauth;
 pub mod sqlite;
 

@@ -63,6 +63,7 @@ use crate::{
 
 mod admin;
 mod email;
+mod migration;
 mod oauth;
 mod schema;
 pub mod wallet;

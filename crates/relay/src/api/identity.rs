@@ -119,6 +119,31 @@ impl xrpc::com::atproto::identity::ComAtprotoIdentityHandler<Ctx> for AppState {
         Ok(())
     }
 
+    async fn request_plc_operation_signature(&self, ctx: Ctx) -> Result<(), XrpcError> {
+        // crate::migration::plc_ops
+        self.mail_plc_operation_token(&ctx).await
+    }
+
+    async fn sign_plc_operation(
+        &self,
+        ctx: Ctx,
+        input: xrpc::com::atproto::identity::sign_plc_operation::Input,
+    ) -> Result<xrpc::com::atproto::identity::sign_plc_operation::Output, XrpcError> {
+        let input = serde_json::to_value(&input.data)
+            .map_err(|e| XrpcError::invalid_request(format!("Invalid input: {e}")))?;
+        from_json(self.sign_plc_op(&ctx, input).await?)
+    }
+
+    async fn submit_plc_operation(
+        &self,
+        ctx: Ctx,
+        input: xrpc::com::atproto::identity::submit_plc_operation::Input,
+    ) -> Result<(), XrpcError> {
+        let input = serde_json::to_value(&input.data)
+            .map_err(|e| XrpcError::invalid_request(format!("Invalid input: {e}")))?;
+        self.submit_plc_op(&ctx, input).await
+    }
+
     async fn get_recommended_did_credentials(
         &self,
         ctx: Ctx,

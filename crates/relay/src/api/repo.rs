@@ -421,6 +421,10 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
         let blob = self
             .upload_blob_bytes(&caller_did, &input.content_type, &input.bytes)
             .await?;
+        // Mid-migration, the blob may be one an imported record references (crate::migration).
+        if self.account_is_deactivated(&caller_did).await? {
+            self.link_imported_blobs(&caller_did).await?;
+        }
         self.set_current_rev(&ctx, &caller_did).await?;
         let blob_ref = serde_json::json!({
             "$type": "blob",
@@ -433,6 +437,15 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
                 .map_err(|e| XrpcError::internal(format!("blob ref: {e}")))?,
         }
         .into())
+    }
+
+    async fn import_repo(
+        &self,
+        ctx: Ctx,
+        input: xrpc::com::atproto::repo::import_repo::Input,
+    ) -> Result<(), XrpcError> {
+        // crate::migration::import
+        self.import_repo_car(&ctx, &input.bytes).await
     }
 
     async fn list_missing_blobs(

@@ -69,13 +69,11 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
         if input.plc_op.is_some() {
             return Err(XrpcError::invalid_request("Unsupported input: \"plcOp\""));
         }
-        if let Some(did) = &input.did {
-            // Bringing an existing DID (migration) needs a service JWT from that DID, which this
-            // server does not verify yet: refuse as the reference does without one.
-            return Err(XrpcError::authentication_required(format!(
-                "Missing auth to create account with did: {}",
-                did.as_str()
-            )));
+        if let Some(did) = input.did.clone() {
+            // Migration: the account arrives with its DID (crate::migration).
+            return self
+                .create_migrated_account(&ctx, did.as_str(), input)
+                .await;
         }
         if input
             .password
@@ -583,11 +581,15 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
                 .map_err(store_error)?;
         }
         // #account active, #identity, then a #sync naming the current commit, so consumers
-        // resynchronise without a new commit (the reference's order; sync 1.1).
+        // resynchronise without a new commit (the reference's order; sync 1.1). A migrated
+        // account's imported head is first re-signed with its key here (a #commit), and blobs
+        // uploaded after the import are linked to their records (crate::migration).
+        self.link_imported_blobs(&account.did).await?;
         self.sequence_account(&account.did, AccountStatus::Active)
             .await?;
         self.sequence_identity(&account.did, Some(&account.handle))
             .await?;
+        self.resign_foreign_head(&account.did).await?;
         self.sequence_sync(&account.did).await?;
         Ok(())
     }
@@ -641,7 +643,8 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
             .await
             .map_err(store_error)?
             .len() as i64;
-        let (expected_blobs, imported_blobs) = self.blob_counts(did).await?;
+        // Counted over the records' references, so they move as a migration uploads blobs.
+        let (expected_blobs, imported_blobs) = self.referenced_blob_counts(did).await?;
         let valid_did = self.did_document_problem(did).await?.is_none();
         let repo_commit: AtCid = head
             .cid
@@ -1119,37 +1122,6 @@ impl AppState {
             ));
         }
         Ok(None)
-    }
-
-    /// (blobs the repo's records reference, those of them stored here).
-    async fn blob_counts(&self, did: &str) -> Result<(i64, i64), XrpcError> {
-        let (mut expected, mut imported) = (0i64, 0i64);
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self
-                .store
-                .list_blobs(did, None, cursor.as_deref(), 1000)
-                .await
-                .map_err(store_error)?;
-            let Some(last) = page.last() else { break };
-            cursor = Some(last.to_string());
-            for cid in &page {
-                expected += 1;
-                if self
-                    .store
-                    .blob_meta(did, cid)
-                    .await
-                    .map_err(store_error)?
-                    .is_some()
-                {
-                    imported += 1;
-                }
-            }
-            if page.len() < 1000 {
-                break;
-            }
-        }
-        Ok((expected, imported))
     }
 
     /// Stores a new account whose DID is registered, and starts its repo: the account row,

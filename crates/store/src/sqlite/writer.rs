@@ -101,6 +101,7 @@ pub(crate) enum Op {
     OAuth(super::oauth::Write),
     Email(super::email::Write),
     Admin(super::admin::Write),
+    Migration(super::migration::LinkBlobs),
     PutTempBlob {
         did: String,
         meta: BlobMeta,
@@ -390,6 +391,7 @@ async fn run_op(
         Op::OAuth(write) => super::oauth::apply(conn, write).await,
         Op::Email(write) => super::email::apply(conn, write).await,
         Op::Admin(write) => super::admin::apply(conn, write).await,
+        Op::Migration(link) => super::migration::apply(conn, link).await,
         Op::Wallet(statements) => super::wallet::run(conn, statements).await.map(Done::Counts),
         Op::SetPasswordHash { did, hash } => {
             let n = sqlx::query("UPDATE account SET password_hash = ?2 WHERE did = ?1")
