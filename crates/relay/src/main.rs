@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 // The server's modules live in the library (src/lib.rs), shared with the integration tests.
-use relay::{config, repo_cmd, serve};
+use relay::{config, email_cmd, repo_cmd, serve};
 
 #[derive(Parser)]
 #[command(name = "relay", version, about = "A sovereign AT Protocol PDS")]
@@ -25,6 +25,9 @@ enum Command {
     /// Inspect and compute over repositories and CAR files.
     #[command(subcommand)]
     Repo(repo_cmd::RepoCommand),
+    /// Check outgoing email.
+    #[command(subcommand)]
+    Email(email_cmd::EmailCommand),
 }
 
 /// Large allocations (request bodies, CARs, a big commit's SQL and arguments) get their own
@@ -58,5 +61,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(*args),
         Command::Repo(cmd) => repo_cmd::run(cmd),
+        Command::Email(cmd) => email_cmd::run(cmd),
     }
 }

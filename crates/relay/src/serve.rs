@@ -74,13 +74,7 @@ pub async fn build_state(args: &ServeArgs) -> Result<Arc<AppState>, String> {
         crate::resolver::HandleResolver::new(config.dns_servers.clone(), config.dev_mode)?;
     let rate_limits = crate::ratelimit::RateLimits::from_config(&config);
     let oauth = crate::oauth::OAuthState::new(config.dev_mode);
-    let mailer = crate::mail::Mailer::outbox(
-        config.data_dir.join("outbox"),
-        config
-            .email_from_address
-            .clone()
-            .unwrap_or_else(|| format!("noreply@{}", config.hostname)),
-    );
+    let mailer = crate::mail::Mailer::from_config(&config)?;
     let proxy = crate::proxy::Proxy::new(&config.proxy)?;
     Ok(Arc::new(AppState {
         oauth,
