@@ -34,6 +34,11 @@ use crate::plc::PlcError;
 const INVALID_HANDLE: &str = "handle.invalid";
 
 impl xrpc::com::atproto::identity::ComAtprotoIdentityHandler<Ctx> for AppState {
+    // In api/email.rs, with the other mailed codes.
+    async fn request_plc_operation_signature(&self, ctx: Ctx) -> Result<(), XrpcError> {
+        self.request_plc_operation_signature_flow(ctx).await
+    }
+
     async fn resolve_handle(
         &self,
         _ctx: Ctx,
