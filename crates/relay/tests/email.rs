@@ -23,12 +23,58 @@ use store::Store;
 
 /// Runs aiosmtpd's `Controller` with the `Mailbox` handler: every message lands as a file in
 /// a Maildir. It stops when its stdin closes (when the test process ends).
+///
+/// `plain`: no TLS, no AUTH. `starttls`: STARTTLS required before anything else, and AUTH
+/// (user `user`, password `p@ss`). `tls`: TLS from the first byte, and the same AUTH. The TLS
+/// modes make a fresh CA and a certificate it issues for `localhost` and 127.0.0.1; the CA's
+/// is written as `cert.der` next to the Maildir for the client to trust.
 const SINK: &str = r#"
-import socket, sys
+import datetime, ipaddress, os, socket, ssl, sys
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult
+d, mode = sys.argv[1], sys.argv[2]
+kw = {}
+if mode != "plain":
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    now = datetime.datetime.now(datetime.timezone.utc)
+    def make(subject, issuer, public_key, signing_key, ca):
+        b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+            .public_key(public_key).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        return b.sign(signing_key, hashes.SHA256())
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test mail CA")])
+    leaf_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    ca_cert = make(ca_name, ca_name, ca_key.public_key(), ca_key, True)
+    cert = make(leaf_name, ca_name, key.public_key(), ca_key, False)
+    pem, der, keyfile = (os.path.join(d, n) for n in ("cert.pem", "cert.der", "key.pem"))
+    open(pem, "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+    open(der, "wb").write(ca_cert.public_bytes(serialization.Encoding.DER))
+    open(keyfile, "wb").write(key.private_bytes(serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(pem, keyfile)
+    def auth(server, session, envelope, mechanism, data):
+        # handled=False: the server answers 535 itself on a failure.
+        return AuthResult(success=(data.login == b"user" and data.password == b"p@ss"),
+            handled=False)
+    if mode == "starttls":
+        kw = dict(authenticator=auth, tls_context=ctx, require_starttls=True)
+    else:
+        # aiosmtpd does not count TLS from the start as TLS for AUTH; it is.
+        kw = dict(authenticator=auth, auth_require_tls=False, ssl_context=ctx)
 s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
-c = Controller(Mailbox(sys.argv[1]), hostname="127.0.0.1", port=port, ready_timeout=60)
+c = Controller(Mailbox(os.path.join(d, "mail")), hostname="127.0.0.1", port=port,
+    ready_timeout=60, **kw)
 c.start()
 print("SMTP_PORT=%d" % port, flush=True)
 sys.stdin.read()
@@ -54,6 +100,11 @@ impl SmtpSink {
     /// A sink on a free loopback port; `None` (after a loud message) when aiosmtpd is not
     /// installed, outside CI.
     fn start() -> Option<SmtpSink> {
+        SmtpSink::start_mode("plain")
+    }
+
+    /// A sink in `mode` (see [`SINK`]).
+    fn start_mode(mode: &str) -> Option<SmtpSink> {
         let venv = std::env::var_os("E2E_VENV")
             .map(PathBuf::from)
             .unwrap_or_else(|| workspace_root().join("e2e/.venv"));
@@ -76,7 +127,8 @@ impl SmtpSink {
         let maildir = tempfile::tempdir().expect("a temporary directory");
         let mut child = Command::new(&python)
             .args(["-c", SINK])
-            .arg(maildir.path().join("mail"))
+            .arg(maildir.path())
+            .arg(mode)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -98,6 +150,11 @@ impl SmtpSink {
             _stdin: Mutex::new(child.stdin.take().expect("stdin")),
             _child: Mutex::new(child),
         })
+    }
+
+    /// The TLS modes' certificate.
+    fn certificate(&self) -> Vec<u8> {
+        std::fs::read(self.maildir.path().join("cert.der")).expect("the sink's certificate")
     }
 
     fn url(&self) -> String {
@@ -828,4 +885,82 @@ async fn relay_email_test_sends_through_the_configured_server() {
             .count(),
         1
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS and AUTH
+// ---------------------------------------------------------------------------------------------
+
+fn client(url: &str, root: Vec<u8>) -> relay::mail::smtp::SmtpClient {
+    let settings = relay::mail::smtp_url::parse_smtp_url(url).expect("a good URL");
+    relay::mail::smtp::SmtpClient::new(settings, "pds.example.com".to_owned())
+        .with_root_certificate(root)
+        .expect("a usable certificate")
+}
+
+const TEST_MESSAGE: &[u8] =
+    b"From: pds@example.com\r\nTo: dave@example.com\r\nSubject: hello\r\n\r\n.a line with a dot\r\nABCDE-23456\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_then_auth() {
+    let Some(sink) = SmtpSink::start_mode("starttls") else {
+        return;
+    };
+    let port = sink.port;
+    // The password holds an `@`, percent-encoded in the URL.
+    let good = client(
+        &format!("smtp://user:p%40ss@localhost:{port}"),
+        sink.certificate(),
+    );
+    good.send("pds@example.com", "dave@example.com", TEST_MESSAGE)
+        .await
+        .expect("sent over STARTTLS");
+    let message = sink.message_for("dave@example.com").await;
+    assert!(
+        message.contains("\n.a line with a dot"),
+        "dot-stuffing undone: {message}"
+    );
+    assert_eq!(find_code(&message).as_deref(), Some("ABCDE-23456"));
+
+    let wrong = client(
+        &format!("smtp://user:wrong@localhost:{port}"),
+        sink.certificate(),
+    );
+    let err = wrong
+        .send("pds@example.com", "dave@example.com", TEST_MESSAGE)
+        .await
+        .expect_err("a wrong password");
+    assert!(err.to_string().contains("refused the credentials"), "{err}");
+    assert!(sink.take_for("dave@example.com").is_empty());
+
+    // A certificate nobody vouches for is refused.
+    let untrusting = relay::mail::smtp::SmtpClient::new(
+        relay::mail::smtp_url::parse_smtp_url(&format!("smtp://user:p%40ss@localhost:{port}"))
+            .unwrap(),
+        "pds.example.com".to_owned(),
+    );
+    let err = untrusting
+        .send("pds@example.com", "dave@example.com", TEST_MESSAGE)
+        .await
+        .expect_err("an unknown issuer");
+    assert!(err.to_string().starts_with("TLS handshake"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn implicit_tls_then_auth() {
+    let Some(sink) = SmtpSink::start_mode("tls") else {
+        return;
+    };
+    let port = sink.port;
+    let good = client(
+        &format!("smtps://user:p%40ss@127.0.0.1:{port}"),
+        sink.certificate(),
+    );
+    good.send("PDS <pds@example.com>", "dave@example.com", TEST_MESSAGE)
+        .await
+        .expect("sent over TLS");
+    assert!(sink
+        .message_for("dave@example.com")
+        .await
+        .contains("ABCDE-23456"));
 }

@@ -89,8 +89,23 @@ impl SmtpClient {
         SmtpClient {
             settings,
             hello_name,
-            tls: Arc::new(tls_config()),
+            tls: Arc::new(tls_config(rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            })),
         }
+    }
+
+    /// Also trusts `der` (an X.509 certificate) as a root: for a server with a private CA,
+    /// and for the tests' server.
+    pub fn with_root_certificate(mut self, der: Vec<u8>) -> Result<SmtpClient, String> {
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        roots
+            .add(rustls::pki_types::CertificateDer::from(der))
+            .map_err(|e| format!("not a usable root certificate: {e}"))?;
+        self.tls = Arc::new(tls_config(roots));
+        Ok(self)
     }
 
     pub fn settings(&self) -> &SmtpSettings {
@@ -213,10 +228,7 @@ impl SmtpClient {
     }
 }
 
-fn tls_config() -> rustls::ClientConfig {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
+fn tls_config(roots: rustls::RootCertStore) -> rustls::ClientConfig {
     rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .expect("ring supports the default TLS versions")
@@ -293,7 +305,17 @@ impl Session {
 
     async fn command(&mut self, line: &str) -> Result<Reply, SmtpError> {
         self.write(format!("{line}\r\n").as_bytes()).await?;
-        self.reply().await
+        // Which command went unanswered (never the AUTH arguments: they carry the password).
+        let verb = line.split_whitespace().next().unwrap_or("").to_owned();
+        let verb = if verb.chars().all(|c| c.is_ascii_uppercase()) {
+            verb
+        } else {
+            "AUTH".to_owned()
+        };
+        self.reply().await.map_err(|e| SmtpError {
+            detail: format!("{} (after {verb})", e.detail),
+            ..e
+        })
     }
 
     /// EHLO; the extensions the server lists.
