@@ -15,6 +15,7 @@ use std::time::Duration;
 use common::{TestAccount, TestRelay, PASSWORD};
 use serde_json::{json, Value as Json};
 use store::email::EmailTokenStore;
+use store::oauth::OAuthStore;
 use store::Store;
 
 // ---------------------------------------------------------------------------------------------
@@ -468,6 +469,31 @@ async fn a_password_reset_ends_every_session() {
     let (status, login) = relay.login(&alice.handle, PASSWORD).await;
     assert_eq!(status, 200, "{login}");
     let refresh = login["refreshJwt"].as_str().unwrap().to_owned();
+    // An OAuth session (as the authorization server stores one after a grant).
+    let oauth_session = |id: &str, did: &str| store::oauth::OAuthSession {
+        id: id.into(),
+        did: did.into(),
+        client_id: "https://app.example.com/client-metadata.json".into(),
+        client_auth: "none".into(),
+        dpop_jkt: "jkt".into(),
+        scope: "atproto".into(),
+        device_id: None,
+        code: None,
+        refresh_token: format!("refresh-{id}"),
+        refresh_expires_at: relay::auth::now_secs() + 3600,
+        created_at: relay::auth::now_secs(),
+        updated_at: relay::auth::now_secs(),
+        expires_at: None,
+    };
+    let bob = relay.create_account("bob").await;
+    for (id, did) in [("alice-app", &alice.did), ("bob-app", &bob.did)] {
+        relay
+            .state
+            .store
+            .create_oauth_session(oauth_session(id, did))
+            .await
+            .unwrap();
+    }
 
     // An unknown address answers the same, and nothing is sent.
     let (status, body) = relay
@@ -518,6 +544,12 @@ async fn a_password_reset_ends_every_session() {
             .await;
         assert_eq!((status, error_name(&body)), (400, "ExpiredToken"), "{body}");
     }
+    let oauth = |id: &'static str| relay.state.store.oauth_session(id);
+    assert!(
+        oauth("alice-app").await.unwrap().is_none(),
+        "OAuth session revoked"
+    );
+    assert!(oauth("bob-app").await.unwrap().is_some(), "only Alice's");
     let (status, _) = relay.login(&alice.handle, PASSWORD).await;
     assert_eq!(status, 401);
     let (status, body) = relay.login(&alice.handle, "new-password-1").await;
