@@ -996,3 +996,41 @@ async fn implicit_tls_then_auth() {
         .await
         .contains("ABCDE-23456"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mailing_codes_is_rate_limited_per_account() {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let url = sink.url();
+    let Some(relay) =
+        TestRelay::start_with(&["--email-smtp-url", &url, "--rate-limits-enabled", "true"]).await
+    else {
+        return;
+    };
+    let alice = relay.create_account("alice").await;
+    let bob = relay.create_account("bob").await;
+    let request = |who: &TestAccount| {
+        let jwt = who.access_jwt.clone();
+        let relay = &relay;
+        async move {
+            relay
+                .post_empty("com.atproto.server.requestEmailConfirmation", Some(&jwt))
+                .await
+        }
+    };
+    for _ in 0..5 {
+        let (status, body) = request(&alice).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = request(&alice).await;
+    assert_eq!(
+        (status, error_name(&body)),
+        (429, "RateLimitExceeded"),
+        "{body}"
+    );
+    assert_eq!(sink.take_for(&alice.email).len(), 5);
+    // Per account: Bob is not affected.
+    let (status, body) = request(&bob).await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -7,6 +7,9 @@
 //! Asking for a code, and changing the email, take a full (password) session: app passwords and
 //! OAuth clients cannot take over an account through its mailbox.
 
+use std::sync::LazyLock;
+use std::time::Duration;
+
 use store::email::EmailTokenStore;
 use store::{Account, AccountStatus, Store};
 use xrpc::com::atproto::server::{
@@ -20,11 +23,31 @@ use crate::app::{AppState, Ctx};
 use crate::auth::Access;
 use crate::error::store_error;
 use crate::mail::{templates, Purpose};
+use crate::ratelimit::Policy;
 
 /// The reference's password limits: new passwords up to 256 characters; checks of an existing
 /// password accept up to 512 (older accounts may have longer ones).
 const NEW_PASSWORD_MAX_LENGTH: usize = 256;
 const OLD_PASSWORD_MAX_LENGTH: usize = 512;
+
+/// The reference's limits: mailing a code, 5 an hour and 15 a day per account; a password
+/// reset's mail, 15 an hour and 50 a day per IP; answering resetPassword or deleteAccount, 50
+/// in 5 minutes per IP (the codes are long enough that guessing is hopeless anyway).
+const MINUTE: Duration = Duration::from_secs(60);
+static MAIL_CODE: LazyLock<[Policy; 2]> = LazyLock::new(|| {
+    [
+        Policy::new("emailCode-hour", 5, 60 * MINUTE),
+        Policy::new("emailCode-day", 15, 24 * 60 * MINUTE),
+    ]
+});
+static PASSWORD_RESET_MAIL: LazyLock<[Policy; 2]> = LazyLock::new(|| {
+    [
+        Policy::new("requestPasswordReset-hour", 15, 60 * MINUTE),
+        Policy::new("requestPasswordReset-day", 50, 24 * 60 * MINUTE),
+    ]
+});
+static ANSWER_CODE: LazyLock<Policy> =
+    LazyLock::new(|| Policy::new("emailCodeAnswer-5m", 50, 5 * MINUTE));
 
 fn no_email() -> XrpcError {
     XrpcError::invalid_request("account does not have an email address")
@@ -46,6 +69,19 @@ impl AppState {
             .ok_or_else(|| XrpcError::new(400, "AccountNotFound", "user not found"))
     }
 
+    /// Mailing codes: per account (see [`MAIL_CODE`]).
+    fn limit_mail_code(&self, ctx: &Ctx, did: &str) -> Result<(), XrpcError> {
+        let [hour, day] = &*MAIL_CODE;
+        self.rate_limits
+            .check(ctx, &[(hour, did, 1), (day, did, 1)])
+    }
+
+    /// Answering resetPassword and deleteAccount: per IP.
+    fn limit_answer_code(&self, ctx: &Ctx) -> Result<(), XrpcError> {
+        let key = self.rate_limits.ip_key(ctx);
+        self.rate_limits.check(ctx, &[(&*ANSWER_CODE, &key, 1)])
+    }
+
     /// Issues a code for `purpose` and mails it to the account's address with `template`.
     async fn mail_code(
         &self,
@@ -62,6 +98,7 @@ impl AppState {
     /// `com.atproto.server.requestEmailConfirmation`.
     pub(crate) async fn request_email_confirmation_flow(&self, ctx: Ctx) -> Result<(), XrpcError> {
         let account = self.full_session_account(&ctx).await?;
+        self.limit_mail_code(&ctx, &account.did)?;
         self.mail_code(&account, Purpose::ConfirmEmail, templates::confirm_email)
             .await
     }
@@ -97,6 +134,7 @@ impl AppState {
         }
         let token_required = account.email_confirmed_at.is_some();
         if token_required {
+            self.limit_mail_code(&ctx, &account.did)?;
             self.mail_code(&account, Purpose::UpdateEmail, templates::update_email)
                 .await?;
         }
@@ -164,8 +202,13 @@ impl AppState {
     /// belongs to an account, so it cannot be used to find out.
     pub(crate) async fn request_password_reset_flow(
         &self,
+        ctx: Ctx,
         input: request_password_reset::Input,
     ) -> Result<(), XrpcError> {
+        let key = self.rate_limits.ip_key(&ctx);
+        let [hour, day] = &*PASSWORD_RESET_MAIL;
+        self.rate_limits
+            .check(&ctx, &[(hour, &key, 1), (day, &key, 1)])?;
         let email = input.data.email.trim().to_lowercase();
         let account = self
             .store
@@ -184,8 +227,10 @@ impl AppState {
     /// the account ends (refresh tokens and OAuth sessions), and its other codes lapse.
     pub(crate) async fn reset_password_flow(
         &self,
+        ctx: Ctx,
         input: reset_password::Input,
     ) -> Result<(), XrpcError> {
+        self.limit_answer_code(&ctx)?;
         let input = input.data;
         if input.password.chars().count() > NEW_PASSWORD_MAX_LENGTH {
             return Err(XrpcError::invalid_request("Invalid password length."));
@@ -226,6 +271,7 @@ impl AppState {
     /// `com.atproto.server.requestAccountDelete`.
     pub(crate) async fn request_account_delete_flow(&self, ctx: Ctx) -> Result<(), XrpcError> {
         let account = self.full_session_account(&ctx).await?;
+        self.limit_mail_code(&ctx, &account.did)?;
         self.mail_code(&account, Purpose::DeleteAccount, templates::delete_account)
             .await
     }
@@ -236,8 +282,10 @@ impl AppState {
     /// (`active: false, status: deleted`) tells the network.
     pub(crate) async fn delete_account_flow(
         &self,
+        ctx: Ctx,
         input: delete_account::Input,
     ) -> Result<(), XrpcError> {
+        self.limit_answer_code(&ctx)?;
         let input = input.data;
         let did = input.did.as_str();
         let account = self
@@ -285,6 +333,7 @@ impl AppState {
         ctx: Ctx,
     ) -> Result<(), XrpcError> {
         let account = self.full_session_account(&ctx).await?;
+        self.limit_mail_code(&ctx, &account.did)?;
         self.mail_code(&account, Purpose::PlcOperation, templates::plc_operation)
             .await
     }

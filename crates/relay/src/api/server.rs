@@ -56,18 +56,18 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
 
     async fn request_password_reset(
         &self,
-        _ctx: Ctx,
+        ctx: Ctx,
         input: request_password_reset::Input,
     ) -> Result<(), XrpcError> {
-        self.request_password_reset_flow(input).await
+        self.request_password_reset_flow(ctx, input).await
     }
 
     async fn reset_password(
         &self,
-        _ctx: Ctx,
+        ctx: Ctx,
         input: reset_password::Input,
     ) -> Result<(), XrpcError> {
-        self.reset_password_flow(input).await
+        self.reset_password_flow(ctx, input).await
     }
 
     async fn request_account_delete(&self, ctx: Ctx) -> Result<(), XrpcError> {
@@ -76,10 +76,10 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
 
     async fn delete_account(
         &self,
-        _ctx: Ctx,
+        ctx: Ctx,
         input: delete_account::Input,
     ) -> Result<(), XrpcError> {
-        self.delete_account_flow(input).await
+        self.delete_account_flow(ctx, input).await
     }
 
     async fn describe_server(&self, _ctx: Ctx) -> Result<describe_server::Output, XrpcError> {
