@@ -1125,3 +1125,66 @@ async fn rpc_permissions_bound_service_tokens() {
     .await;
     assert_eq!(status, 403, "{body}");
 }
+
+/// The mailed-code flows take over an account through its mailbox: never for apps, however
+/// broad their grant (email flows: tests/email.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_tokens_cannot_use_the_email_flows() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("oauthmail").await;
+    let mut grant = authorize(
+        &relay,
+        &alice,
+        "atproto transition:generic transition:email",
+    )
+    .await;
+    let (status, tokens) = exchange(&relay, &mut grant).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    for nsid in [
+        "com.atproto.server.requestEmailConfirmation",
+        "com.atproto.server.requestEmailUpdate",
+        "com.atproto.server.requestAccountDelete",
+        "com.atproto.identity.requestPlcOperationSignature",
+    ] {
+        // Procedures without input: a POST without a body (xrpc_dpop sends one).
+        let url = relay.xrpc_url(nsid);
+        let mut status = 0;
+        for _ in 0..2 {
+            let response = relay
+                .http
+                .post(&url)
+                .header("authorization", format!("DPoP {access}"))
+                .header("dpop", grant.key.proof("POST", &url, Some(&access)))
+                .send()
+                .await
+                .unwrap();
+            grant.key.nonce = response
+                .headers()
+                .get("dpop-nonce")
+                .map(|v| v.to_str().unwrap().to_owned());
+            status = response.status().as_u16();
+            let body: Json = response.json().await.unwrap_or(Json::Null);
+            if body["error"] != "use_dpop_nonce" {
+                assert_eq!(status, 403, "{nsid}: {body}");
+                break;
+            }
+        }
+        assert_eq!(status, 403, "{nsid}");
+    }
+    for (nsid, body) in [
+        (
+            "com.atproto.server.updateEmail",
+            json!({"email": "thief@example.com"}),
+        ),
+        (
+            "com.atproto.server.confirmEmail",
+            json!({"email": alice.email, "token": "AAAAA-22222"}),
+        ),
+    ] {
+        let (status, body) = xrpc_dpop(&relay, &mut grant.key, &access, nsid, Some(&body)).await;
+        assert_eq!(status, 403, "{nsid}: {body}");
+    }
+}
