@@ -122,6 +122,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         state.config.data_dir.display(),
         started.elapsed().as_millis()
     );
+    println!("email: {} (check with `relay email test ADDRESS`)", state.mailer.describe());
     crate::crawlers::spawn(state.clone())?;
     crate::blobs::spawn_gc(state.clone());
     crate::firehose::spawn_pruner(state.clone());
