@@ -122,7 +122,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         state.config.data_dir.display(),
         started.elapsed().as_millis()
     );
-    println!("email: {} (check with `relay email test ADDRESS`)", state.mailer.describe());
+    println!(
+        "email: {} (check with `relay email test ADDRESS`)",
+        state.mailer.describe()
+    );
     crate::crawlers::spawn(state.clone())?;
     crate::blobs::spawn_gc(state.clone());
     crate::firehose::spawn_pruner(state.clone());

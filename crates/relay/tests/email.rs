@@ -440,6 +440,21 @@ async fn changing_a_confirmed_email_takes_a_code_sent_to_the_old_one() {
         (400, "InvalidRequest"),
         "{body}"
     );
+    // Refused requests change nothing and leave the code usable.
+    let (status, body) = update(json!({"email": bob.email, "token": code})).await;
+    assert_eq!(
+        (status, error_name(&body)),
+        (400, "InvalidRequest"),
+        "{body}"
+    );
+    let (status, body) =
+        update(json!({"email": second, "token": code, "emailAuthFactor": true})).await;
+    assert_eq!(
+        (status, error_name(&body)),
+        (400, "InvalidRequest"),
+        "{body}"
+    );
+    assert_eq!(session_of(&relay, &alice).await["email"], json!(first));
     let (status, body) = update(json!({"email": second, "token": code})).await;
     assert_eq!(status, 200, "{body}");
     let session = session_of(&relay, &alice).await;

@@ -158,14 +158,17 @@ impl AppState {
         if !crate::handles::is_valid_email(&email) {
             return Err(unsupported_email());
         }
-        if account.email_confirmed_at.is_some() {
-            let token = input.token.as_deref().ok_or_else(|| {
-                XrpcError::new(400, "TokenRequired", "confirmation token required")
-            })?;
-            self.consume_email_token(&account.did, Purpose::UpdateEmail, token)
-                .await?;
-        }
         let changed = account.email.as_deref() != Some(email.as_str());
+        // Everything that can refuse the request does so before anything changes (the code
+        // included: a refused request does not use it up).
+        // Sign-in codes go to the address: it must be one that is known to arrive.
+        if input.email_auth_factor == Some(true)
+            && (changed || account.email_confirmed_at.is_none())
+        {
+            return Err(XrpcError::invalid_request(
+                "Confirm the email address before turning on sign-in codes",
+            ));
+        }
         if changed {
             let holder = self
                 .store
@@ -177,6 +180,15 @@ impl AppState {
                     "This email address is already in use, please use a different email.",
                 ));
             }
+        }
+        if account.email_confirmed_at.is_some() {
+            let token = input.token.as_deref().ok_or_else(|| {
+                XrpcError::new(400, "TokenRequired", "confirmation token required")
+            })?;
+            self.consume_email_token(&account.did, Purpose::UpdateEmail, token)
+                .await?;
+        }
+        if changed {
             // A new address is unconfirmed until its own code comes back.
             self.store
                 .update_email(&account.did, Some(&email), None)
@@ -184,12 +196,6 @@ impl AppState {
                 .map_err(store_error)?;
         }
         if let Some(enabled) = input.email_auth_factor {
-            // Sign-in codes go to the address: it must be one that is known to arrive.
-            if enabled && (changed || account.email_confirmed_at.is_none()) {
-                return Err(XrpcError::invalid_request(
-                    "Confirm the email address before turning on sign-in codes",
-                ));
-            }
             self.store
                 .set_email_auth_factor(&account.did, enabled)
                 .await
