@@ -12,6 +12,7 @@ pub mod config;
 pub mod crawlers;
 pub mod custody;
 pub mod did_docs;
+pub mod email_cmd;
 pub mod error;
 pub mod firehose;
 pub mod handles;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 // The server's modules live in the library (src/lib.rs), shared with the integration tests.
-use relay::{account_cmd, admin_cmd, config, repo_cmd, serve};
+use relay::{account_cmd, admin_cmd, config, email_cmd, repo_cmd, serve};
 
 #[derive(Parser)]
 #[command(name = "relay", version, about = "A sovereign AT Protocol PDS")]
@@ -30,6 +30,9 @@ enum Command {
     /// Move an account here from another PDS.
     #[command(subcommand)]
     Account(account_cmd::AccountCommand),
+    /// Check outgoing email.
+    #[command(subcommand)]
+    Email(email_cmd::EmailCommand),
 }
 
 /// Large allocations (request bodies, CARs, a big commit's SQL and arguments) get their own
@@ -65,5 +68,6 @@ fn main() -> ExitCode {
         Command::Repo(cmd) => repo_cmd::run(cmd),
         Command::Admin(args) => admin_cmd::run(*args),
         Command::Account(cmd) => account_cmd::run(cmd),
+        Command::Email(cmd) => email_cmd::run(cmd),
     }
 }

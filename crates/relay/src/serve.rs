@@ -74,13 +74,7 @@ pub async fn build_state(args: &ServeArgs) -> Result<Arc<AppState>, String> {
         crate::resolver::HandleResolver::new(config.dns_servers.clone(), config.dev_mode)?;
     let rate_limits = crate::ratelimit::RateLimits::from_config(&config);
     let oauth = crate::oauth::OAuthState::new(config.dev_mode);
-    let mailer = crate::mail::Mailer::outbox(
-        config.data_dir.join("outbox"),
-        config
-            .email_from_address
-            .clone()
-            .unwrap_or_else(|| format!("noreply@{}", config.hostname)),
-    );
+    let mailer = crate::mail::Mailer::from_config(&config)?;
     let proxy = crate::proxy::Proxy::new(&config.proxy)?;
     Ok(Arc::new(AppState {
         oauth,
@@ -127,6 +121,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         state.config.public_url,
         state.config.data_dir.display(),
         started.elapsed().as_millis()
+    );
+    println!(
+        "email: {} (check with `relay email test ADDRESS`)",
+        state.mailer.describe()
     );
     crate::crawlers::spawn(state.clone())?;
     crate::blobs::spawn_gc(state.clone());

@@ -1125,3 +1125,140 @@ async fn rpc_permissions_bound_service_tokens() {
     .await;
     assert_eq!(status, 403, "{body}");
 }
+
+/// The mailed-code flows take over an account through its mailbox: never for apps, however
+/// broad their grant (email flows: tests/email.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_tokens_cannot_use_the_email_flows() {
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("oauthmail").await;
+    let mut grant = authorize(
+        &relay,
+        &alice,
+        "atproto transition:generic transition:email",
+    )
+    .await;
+    let (status, tokens) = exchange(&relay, &mut grant).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    for nsid in [
+        "com.atproto.server.requestEmailConfirmation",
+        "com.atproto.server.requestEmailUpdate",
+        "com.atproto.server.requestAccountDelete",
+        "com.atproto.identity.requestPlcOperationSignature",
+    ] {
+        // Procedures without input: a POST without a body (xrpc_dpop sends one).
+        let url = relay.xrpc_url(nsid);
+        let mut status = 0;
+        for _ in 0..2 {
+            let response = relay
+                .http
+                .post(&url)
+                .header("authorization", format!("DPoP {access}"))
+                .header("dpop", grant.key.proof("POST", &url, Some(&access)))
+                .send()
+                .await
+                .unwrap();
+            grant.key.nonce = response
+                .headers()
+                .get("dpop-nonce")
+                .map(|v| v.to_str().unwrap().to_owned());
+            status = response.status().as_u16();
+            let body: Json = response.json().await.unwrap_or(Json::Null);
+            if body["error"] != "use_dpop_nonce" {
+                assert_eq!(status, 403, "{nsid}: {body}");
+                break;
+            }
+        }
+        assert_eq!(status, 403, "{nsid}");
+    }
+    for (nsid, body) in [
+        (
+            "com.atproto.server.updateEmail",
+            json!({"email": "thief@example.com"}),
+        ),
+        (
+            "com.atproto.server.confirmEmail",
+            json!({"email": alice.email, "token": "AAAAA-22222"}),
+        ),
+    ] {
+        let (status, body) = xrpc_dpop(&relay, &mut grant.key, &access, nsid, Some(&body)).await;
+        assert_eq!(status, 403, "{nsid}: {body}");
+    }
+}
+
+/// With mailed sign-in codes on (updateEmail `emailAuthFactor`), the sign-in pages ask for
+/// the code too: the password alone does not sign in. (No SMTP here: the code is read from
+/// the outbox folder.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_pages_ask_for_the_mailed_code() {
+    use store::email::EmailTokenStore;
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("oauthcode").await;
+    relay
+        .state
+        .store
+        .set_email_auth_factor(&alice.did, true)
+        .await
+        .unwrap();
+    let mut browser = Browser::new();
+    let (status, html, _) = browser.get(&format!("{}/account", relay.url)).await;
+    assert_eq!(status, 200);
+    let csrf = between(&html, "name=\"csrf\" value=\"", "\"")
+        .unwrap()
+        .to_owned();
+    let sign_in = |code: Option<&str>| {
+        let mut form = vec![
+            ("csrf", csrf.clone()),
+            ("username", alice.handle.clone()),
+            ("password", alice.password.clone()),
+        ];
+        if let Some(code) = code {
+            form.push(("code", code.to_owned()));
+        }
+        form
+    };
+    let url = format!("{}/account/sign-in", relay.url);
+    let (status, html, _) = post_owned(&mut browser, &url, sign_in(None)).await;
+    assert_eq!(status, 401, "{html}");
+    assert!(html.contains("A sign-in code has been sent"), "{html}");
+    assert!(html.contains("name=\"code\""), "{html}");
+    let outbox = relay.data_dir.path().join("outbox");
+    let mail = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|m| m.contains(&format!("To: {}", alice.email)))
+        .expect("the code was mailed");
+    let code = mail
+        .split_whitespace()
+        .find(|w| w.len() == 11 && w.as_bytes()[5] == b'-')
+        .unwrap()
+        .to_owned();
+    let (status, html, _) = post_owned(&mut browser, &url, sign_in(Some("AAAAA-22222"))).await;
+    assert_eq!(status, 401);
+    assert!(html.contains("wrong or has expired"), "{html}");
+    let (status, html, location) = post_owned(&mut browser, &url, sign_in(Some(&code))).await;
+    assert_eq!(status, 303, "{html}");
+    assert_eq!(location.as_deref(), Some("/account"));
+    assert!(relay
+        .state
+        .store
+        .email_token(&alice.did, "2fa")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// [`Browser::post`] with owned values.
+async fn post_owned(
+    browser: &mut Browser,
+    url: &str,
+    form: Vec<(&str, String)>,
+) -> (u16, String, Option<String>) {
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    browser.post(url, &pairs).await
+}

@@ -33,4 +33,13 @@ pub trait EmailTokenStore: Send + Sync {
         did: &str,
         purpose: &str,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Every outstanding token of the account (its password changed: they all lapse).
+    fn delete_email_tokens_for(&self, did: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Whether sign-ins with the password also need a code mailed to the account.
+    fn email_auth_factor(&self, did: &str) -> impl Future<Output = Result<bool>> + Send;
+    fn set_email_auth_factor(
+        &self,
+        did: &str,
+        enabled: bool,
+    ) -> impl Future<Output = Result<()>> + Send;
 }

@@ -34,6 +34,11 @@ use crate::plc::PlcError;
 const INVALID_HANDLE: &str = "handle.invalid";
 
 impl xrpc::com::atproto::identity::ComAtprotoIdentityHandler<Ctx> for AppState {
+    // In api/email.rs, with the other mailed codes.
+    async fn request_plc_operation_signature(&self, ctx: Ctx) -> Result<(), XrpcError> {
+        self.request_plc_operation_signature_flow(ctx).await
+    }
+
     async fn resolve_handle(
         &self,
         _ctx: Ctx,
@@ -117,11 +122,6 @@ impl xrpc::com::atproto::identity::ComAtprotoIdentityHandler<Ctx> for AppState {
             eprintln!("failed to sequence the #identity event of {did}: {e}");
         }
         Ok(())
-    }
-
-    async fn request_plc_operation_signature(&self, ctx: Ctx) -> Result<(), XrpcError> {
-        // crate::migration::plc_ops
-        self.mail_plc_operation_token(&ctx).await
     }
 
     async fn sign_plc_operation(

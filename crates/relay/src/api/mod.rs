@@ -4,6 +4,7 @@
 
 pub mod actor;
 pub mod admin;
+pub mod email;
 pub mod identity;
 pub mod repo;
 pub mod server;

@@ -12,10 +12,11 @@ use store::{Account, AccountStatus, EventDraft, Store};
 use xrpc::atrium_api::types::string::{Cid as AtCid, Datetime as AtDatetime, Did, Handle};
 use xrpc::atrium_api::types::Unknown;
 use xrpc::com::atproto::server::{
-    check_account_status, create_account, create_app_password, create_invite_code,
-    create_invite_codes, create_session, deactivate_account, describe_server,
+    check_account_status, confirm_email, create_account, create_app_password, create_invite_code,
+    create_invite_codes, create_session, deactivate_account, delete_account, describe_server,
     get_account_invite_codes, get_service_auth, get_session, list_app_passwords, refresh_session,
-    revoke_app_password,
+    request_email_update, request_password_reset, reset_password, revoke_app_password,
+    update_email,
 };
 use xrpc::XrpcError;
 
@@ -33,6 +34,54 @@ const OLD_PASSWORD_MAX_LENGTH: usize = 512;
 const MAX_INVITE_CODES_PER_CALL: i64 = 1000;
 
 impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
+    // The email flows live in api/email.rs.
+    async fn request_email_confirmation(&self, ctx: Ctx) -> Result<(), XrpcError> {
+        self.request_email_confirmation_flow(ctx).await
+    }
+
+    async fn confirm_email(&self, ctx: Ctx, input: confirm_email::Input) -> Result<(), XrpcError> {
+        self.confirm_email_flow(ctx, input).await
+    }
+
+    async fn request_email_update(
+        &self,
+        ctx: Ctx,
+    ) -> Result<request_email_update::Output, XrpcError> {
+        self.request_email_update_flow(ctx).await
+    }
+
+    async fn update_email(&self, ctx: Ctx, input: update_email::Input) -> Result<(), XrpcError> {
+        self.update_email_flow(ctx, input).await
+    }
+
+    async fn request_password_reset(
+        &self,
+        ctx: Ctx,
+        input: request_password_reset::Input,
+    ) -> Result<(), XrpcError> {
+        self.request_password_reset_flow(ctx, input).await
+    }
+
+    async fn reset_password(
+        &self,
+        ctx: Ctx,
+        input: reset_password::Input,
+    ) -> Result<(), XrpcError> {
+        self.reset_password_flow(ctx, input).await
+    }
+
+    async fn request_account_delete(&self, ctx: Ctx) -> Result<(), XrpcError> {
+        self.request_account_delete_flow(ctx).await
+    }
+
+    async fn delete_account(
+        &self,
+        ctx: Ctx,
+        input: delete_account::Input,
+    ) -> Result<(), XrpcError> {
+        self.delete_account_flow(ctx, input).await
+    }
+
     async fn describe_server(&self, _ctx: Ctx) -> Result<describe_server::Output, XrpcError> {
         use xrpc::atrium_api::com::atproto::server::describe_server::{ContactData, LinksData};
         Ok(describe_server::Output::from(
@@ -251,6 +300,10 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
         if soft_deleted {
             return Err(account_takedown());
         }
+        if app_password.is_none() {
+            self.check_email_auth_factor(&account, input.auth_factor_token.as_deref())
+                .await?;
+        }
         let scope = match &app_password {
             None => Scope::Access,
             Some(p) if p.privileged => Scope::AppPassPrivileged,
@@ -268,7 +321,7 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
                 did: did_value(&account.did)?,
                 did_doc: info.did_doc,
                 email: info.email,
-                email_auth_factor: None,
+                email_auth_factor: self.email_auth_factor_enabled(&account.did).await,
                 email_confirmed: info.email_confirmed,
                 handle: info.handle,
                 status: info.status,
@@ -290,7 +343,7 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
                 did: did_value(&account.did)?,
                 did_doc: info.did_doc,
                 email: info.email,
-                email_auth_factor: None,
+                email_auth_factor: self.email_auth_factor_enabled(&account.did).await,
                 email_confirmed: info.email_confirmed,
                 handle: info.handle,
                 status: info.status,
@@ -329,7 +382,7 @@ impl xrpc::com::atproto::server::ComAtprotoServerHandler<Ctx> for AppState {
                 did: did_value(&account.did)?,
                 did_doc: info.did_doc,
                 email: info.email,
-                email_auth_factor: None,
+                email_auth_factor: self.email_auth_factor_enabled(&account.did).await,
                 email_confirmed: info.email_confirmed,
                 handle: info.handle,
                 status: info.status,

@@ -5,7 +5,12 @@
 //! folder `<data>/outbox/` as `.eml` files (and a line on stdout says so), which is what a local
 //! trial and the tests read. The SMTP transport plugs in behind [`Mailer::send`].
 
+mod message;
+pub mod smtp;
+pub mod smtp_url;
 pub mod templates;
+
+use message::render;
 
 use std::path::PathBuf;
 
@@ -63,10 +68,14 @@ pub enum MailError {
 pub enum Transport {
     /// No mail server configured: `.eml` files in this folder.
     Outbox(PathBuf),
+    /// `PDS_EMAIL_SMTP_URL`.
+    Smtp(smtp::SmtpClient),
 }
 
 pub struct Mailer {
     pub from: String,
+    /// The server's hostname: the right-hand side of Message-IDs and the EHLO name.
+    hostname: String,
     transport: Transport,
 }
 
@@ -74,26 +83,91 @@ impl Mailer {
     pub fn outbox(dir: PathBuf, from: String) -> Mailer {
         Mailer {
             from,
+            hostname: "localhost".to_owned(),
             transport: Transport::Outbox(dir),
         }
     }
 
+    /// The mailer the configuration asks for: SMTP when `PDS_EMAIL_SMTP_URL` is set (an
+    /// unusable URL is an error that says what to fix), the outbox folder otherwise.
+    pub fn from_config(config: &crate::config::Config) -> Result<Mailer, String> {
+        Mailer::new(
+            config.email_smtp_url.as_deref(),
+            config.email_from_address.as_deref(),
+            &config.hostname,
+            config.data_dir.join("outbox"),
+        )
+    }
+
+    pub fn new(
+        smtp_url: Option<&str>,
+        from: Option<&str>,
+        hostname: &str,
+        outbox: PathBuf,
+    ) -> Result<Mailer, String> {
+        let from = match from.map(str::trim).filter(|f| !f.is_empty()) {
+            Some(from) => {
+                let bare = from
+                    .rsplit_once('<')
+                    .map_or(from, |(_, rest)| rest.trim_end_matches('>'));
+                let plausible = bare.split_once('@').is_some_and(|(local, domain)| {
+                    !local.is_empty() && !domain.is_empty() && !bare.contains(char::is_whitespace)
+                });
+                if from.contains(['\r', '\n']) || !plausible {
+                    return Err(format!(
+                        "PDS_EMAIL_FROM_ADDRESS: `{from}` is not an email address (e.g. noreply@{hostname})"
+                    ));
+                }
+                from.to_owned()
+            }
+            None => format!("noreply@{hostname}"),
+        };
+        let transport = match smtp_url.map(str::trim).filter(|u| !u.is_empty()) {
+            Some(url) => Transport::Smtp(smtp::SmtpClient::new(
+                smtp_url::parse_smtp_url(url)?,
+                hostname.to_owned(),
+            )),
+            None => Transport::Outbox(outbox),
+        };
+        Ok(Mailer {
+            from,
+            hostname: hostname.to_owned(),
+            transport,
+        })
+    }
+
+    /// Where messages go, for people (the password stays out).
+    pub fn describe(&self) -> String {
+        match &self.transport {
+            Transport::Outbox(dir) => format!("the outbox folder {}", dir.display()),
+            Transport::Smtp(client) => {
+                let s = client.settings();
+                format!(
+                    "{} at {}{}",
+                    match s.tls {
+                        smtp_url::TlsMode::Implicit => "SMTP over TLS",
+                        smtp_url::TlsMode::StartTls => "SMTP (STARTTLS when offered)",
+                    },
+                    s.address(),
+                    s.credentials
+                        .as_ref()
+                        .map(|(user, _)| format!(" as {user}"))
+                        .unwrap_or_default()
+                )
+            }
+        }
+    }
+
     pub async fn send(&self, message: &Message) -> Result<(), MailError> {
+        let bytes = render(&self.from, &self.hostname, message);
         match &self.transport {
             Transport::Outbox(dir) => {
-                let eml = format!(
-                    "From: {}\r\nTo: {}\r\nSubject: {}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}",
-                    self.from,
-                    message.to,
-                    message.subject,
-                    message.text.replace('\n', "\r\n")
-                );
                 tokio::fs::create_dir_all(dir)
                     .await
                     .map_err(|e| MailError::Outbox(e.to_string()))?;
                 let name = format!("{}-{}.eml", now_millis(), crate::auth::random_id());
                 let path = dir.join(name);
-                tokio::fs::write(&path, eml)
+                tokio::fs::write(&path, bytes)
                     .await
                     .map_err(|e| MailError::Outbox(e.to_string()))?;
                 println!(
@@ -103,6 +177,10 @@ impl Mailer {
                 );
                 Ok(())
             }
+            Transport::Smtp(client) => client
+                .send(&self.from, &message.to, &bytes)
+                .await
+                .map_err(|e| MailError::Smtp(e.to_string())),
         }
     }
 }

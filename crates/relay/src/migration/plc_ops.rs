@@ -12,30 +12,10 @@ use xrpc::XrpcError;
 use crate::app::{AppState, Ctx};
 use crate::auth::Access;
 use crate::error::store_error;
-use crate::mail::{templates, Purpose};
+use crate::mail::Purpose;
 use crate::plc::PlcError;
 
 impl AppState {
-    /// `requestPlcOperationSignature`: mails the account a token for `signPlcOperation`.
-    pub(crate) async fn mail_plc_operation_token(&self, ctx: &Ctx) -> Result<(), XrpcError> {
-        let caller = self.caller(ctx, Access::Full).await?;
-        let account = self
-            .store
-            .account_by_did(&caller.did)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| XrpcError::invalid_request("Account not found"))?;
-        let email = account
-            .email
-            .clone()
-            .ok_or_else(|| XrpcError::invalid_request("account does not have an email address"))?;
-        let token = self
-            .issue_email_token(&caller.did, Purpose::PlcOperation)
-            .await?;
-        self.send_mail(&templates::plc_operation(&email, &account.handle, &token))
-            .await
-    }
-
     /// `signPlcOperation`: the DID's current state with the given fields replaced, signed with
     /// this server's rotation key, for the caller to submit at its new host. Needs the mailed
     /// token.

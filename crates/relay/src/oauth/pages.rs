@@ -341,6 +341,7 @@ async fn check_password(
     remote: &Remote,
     username: &str,
     password: &str,
+    code: Option<&str>,
 ) -> Result<String, String> {
     let ctx = Ctx::new(headers.clone(), remote.0);
     state.limit_create_session(&ctx, username).map_err(|e| {
@@ -368,12 +369,26 @@ async fn check_password(
         return Err(wrong());
     }
     match account.status {
-        store::AccountStatus::Takendown => Err("This account has been taken down.".into()),
-        store::AccountStatus::Suspended => Err("This account is suspended.".into()),
-        store::AccountStatus::Deleted => Err(wrong()),
-        _ => Ok(account.did),
+        store::AccountStatus::Takendown => return Err("This account has been taken down.".into()),
+        store::AccountStatus::Suspended => return Err("This account is suspended.".into()),
+        store::AccountStatus::Deleted => return Err(wrong()),
+        _ => {}
+    }
+    // Accounts with mailed sign-in codes (updateEmail emailAuthFactor) need one here too.
+    match state.check_email_auth_factor(&account, code).await {
+        Ok(()) => Ok(account.did),
+        Err(e) if e.error == "AuthFactorTokenRequired" => Err(SIGN_IN_CODE_SENT.to_owned()),
+        Err(e) if e.error == "InvalidToken" || e.error == "ExpiredToken" => {
+            Err(SIGN_IN_CODE_WRONG.to_owned())
+        }
+        Err(_) => Err("The sign-in code could not be sent. Try again later.".to_owned()),
     }
 }
+
+/// The alerts after which the sign-in form also asks for the mailed code.
+const SIGN_IN_CODE_SENT: &str =
+    "A sign-in code has been sent to your email address. Enter it with your password.";
+const SIGN_IN_CODE_WRONG: &str = "That sign-in code is wrong or has expired.";
 
 // ---------------------------------------------------------------------------------------------
 // Authorization
@@ -459,6 +474,13 @@ fn sign_in_form(
     let readonly = if locked { " readonly" } else { "" };
     let focus_user = if username.is_none() { " autofocus" } else { "" };
     let focus_password = if username.is_some() { " autofocus" } else { "" };
+    let code_field = if alert.contains(SIGN_IN_CODE_SENT) || alert.contains(SIGN_IN_CODE_WRONG) {
+        "<label for=\"code\">Sign-in code</label>\
+         <input type=\"text\" id=\"code\" name=\"code\" autocomplete=\"one-time-code\" \
+           autocapitalize=\"characters\" spellcheck=\"false\" required>"
+    } else {
+        ""
+    };
     let body = format!(
         "<h1>Sign in</h1><p class=\"host\">to {host}</p>{intro}{alert}\
          <form method=\"post\" action=\"{action}\">{hidden}\
@@ -467,7 +489,7 @@ fn sign_in_form(
            autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" required{readonly}{focus_user}{described}>\
          <label for=\"password\">Password</label>\
          <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required{focus_password}{described}>\
-         <div class=\"actions\"><button type=\"submit\" class=\"primary\">Sign in</button></div></form>",
+         {code_field}<div class=\"actions\"><button type=\"submit\" class=\"primary\">Sign in</button></div></form>",
         host = esc(&state.config.hostname),
     );
     page(state, "Sign in", &body)
@@ -725,7 +747,16 @@ pub async fn sign_in(
                 .into_response(),
         )
     };
-    let did = match check_password(&state, &headers, &remote, username, password).await {
+    let did = match check_password(
+        &state,
+        &headers,
+        &remote,
+        username,
+        password,
+        form.get("code").map(String::as_str),
+    )
+    .await
+    {
         Ok(did) => did,
         Err(m) => return retry(&m),
     };
@@ -953,7 +984,16 @@ pub async fn account_sign_in(
     };
     let username = form.get("username").map(|u| u.trim()).unwrap_or("");
     let password = form.get("password").map(String::as_str).unwrap_or("");
-    match check_password(&state, &headers, &remote, username, password).await {
+    match check_password(
+        &state,
+        &headers,
+        &remote,
+        username,
+        password,
+        form.get("code").map(String::as_str),
+    )
+    .await
+    {
         Ok(did) => {
             if state
                 .store

@@ -19,6 +19,13 @@ pub(crate) enum Write {
         did: String,
         purpose: String,
     },
+    DeleteAll {
+        did: String,
+    },
+    SetAuthFactor {
+        did: String,
+        enabled: bool,
+    },
 }
 
 impl EmailTokenStore for SqliteStore {
@@ -69,6 +76,29 @@ impl EmailTokenStore for SqliteStore {
         })
         .await
     }
+
+    async fn delete_email_tokens_for(&self, did: &str) -> Result<()> {
+        self.email_write(Write::DeleteAll { did: did.into() }).await
+    }
+
+    async fn email_auth_factor(&self, did: &str) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM email_auth_factor f JOIN account a ON a.uid = f.uid WHERE a.did = ?1",
+        )
+        .bind(did)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(backend)?;
+        Ok(found.is_some())
+    }
+
+    async fn set_email_auth_factor(&self, did: &str, enabled: bool) -> Result<()> {
+        self.email_write(Write::SetAuthFactor {
+            did: did.into(),
+            enabled,
+        })
+        .await
+    }
 }
 
 impl SqliteStore {
@@ -116,6 +146,27 @@ pub(crate) async fn apply(conn: &mut SqliteConnection, write: Write) -> Result<D
             .execute(&mut *conn)
             .await
             .map_err(backend)?;
+        }
+        Write::DeleteAll { did } => {
+            sqlx::query(
+                "DELETE FROM email_token WHERE uid = (SELECT uid FROM account WHERE did = ?1)",
+            )
+            .bind(did)
+            .execute(&mut *conn)
+            .await
+            .map_err(backend)?;
+        }
+        Write::SetAuthFactor { did, enabled } => {
+            let sql = if enabled {
+                "INSERT OR IGNORE INTO email_auth_factor (uid) SELECT uid FROM account WHERE did = ?1"
+            } else {
+                "DELETE FROM email_auth_factor WHERE uid = (SELECT uid FROM account WHERE did = ?1)"
+            };
+            sqlx::query(sql)
+                .bind(did)
+                .execute(&mut *conn)
+                .await
+                .map_err(backend)?;
         }
     }
     Ok(Done::Unit)

@@ -316,6 +316,10 @@ CREATE TABLE email_token (
     PRIMARY KEY (purpose, uid)
 ) STRICT;
 CREATE UNIQUE INDEX email_token_token ON email_token(purpose, token);
+-- Accounts whose password sign-ins also need a mailed code (updateEmail emailAuthFactor).
+CREATE TABLE email_auth_factor (
+    uid  INTEGER PRIMARY KEY REFERENCES account(uid) ON DELETE CASCADE
+) STRICT;
 "#;
 
 /// Takedowns (`com.atproto.admin.updateSubjectStatus`): one row per taken-down subject, with

@@ -813,6 +813,23 @@ async fn delete_account(conn: &mut SqliteConnection, did: &str) -> Result<Vec<Ci
         .iter()
         .map(|c| cid_from_bytes(c))
         .collect::<Result<Vec<_>>>()?;
+    // The /v1 rows are keyed by DID (devices and onboardings exist before the account row),
+    // so nothing cascades to them; the firehose forgets the account's events (the caller
+    // sequences its final #account afterwards), as the reference's deleteAllForUser.
+    for sql in [
+        "DELETE FROM v1_nonce WHERE device_id IN (SELECT id FROM v1_device WHERE did = ?1)",
+        "DELETE FROM v1_device WHERE did = ?1",
+        "DELETE FROM v1_escrow_share WHERE did = ?1",
+        "DELETE FROM v1_key_event WHERE did = ?1",
+        "DELETE FROM v1_relay_key WHERE did = ?1",
+        "DELETE FROM event WHERE did = ?1",
+    ] {
+        sqlx::query(sql)
+            .bind(did)
+            .execute(&mut *conn)
+            .await
+            .map_err(backend)?;
+    }
     // Children before parents, so that no foreign-key check has anything left to look at;
     // the rest (sessions, app passwords, preferences) cascades from the account row.
     for sql in [
