@@ -127,23 +127,7 @@ enum InvitesCommand {
 }
 
 pub fn run(args: AdminArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(dispatch(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(reason) => {
-            eprintln!("error: {reason}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::cli::run(crate::cli::Runtime::CurrentThread, dispatch(args))
 }
 
 async fn dispatch(args: AdminArgs) -> Result<(), String> {

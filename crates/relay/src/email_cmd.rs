@@ -36,30 +36,16 @@ pub fn run(cmd: EmailCommand) -> ExitCode {
         hostname,
         data_directory,
     } = cmd;
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let outcome = runtime.block_on(send_test(
-        &address,
-        email_smtp_url.as_deref(),
-        email_from_address.as_deref(),
-        &hostname,
-        data_directory.join("outbox"),
-    ));
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(reason) => {
-            eprintln!("error: {reason}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::cli::run(
+        crate::cli::Runtime::CurrentThread,
+        send_test(
+            &address,
+            email_smtp_url.as_deref(),
+            email_from_address.as_deref(),
+            &hostname,
+            data_directory.join("outbox"),
+        ),
+    )
 }
 
 async fn send_test(

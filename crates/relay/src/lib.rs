@@ -8,6 +8,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod blobs;
+pub mod cli;
 pub mod config;
 pub mod crawlers;
 pub mod custody;

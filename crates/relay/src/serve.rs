@@ -10,23 +10,7 @@ use crate::repos::RepoManager;
 use crate::secrets::Secrets;
 
 pub fn run(args: ServeArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(serve(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::cli::run(crate::cli::Runtime::MultiThread, serve(args))
 }
 
 /// Builds the shared state from the arguments: opens (or creates) the data directory, the

@@ -20,7 +20,7 @@ use xrpc::XrpcError;
 use crate::api::sync::from_json;
 use crate::app::{AppState, Ctx};
 use crate::error::store_error;
-use crate::handles::{self, HandleRules};
+use crate::handles;
 
 /// The longest password a new one may be (as createAccount).
 const PASSWORD_MAX_LENGTH: usize = 256;
@@ -308,44 +308,8 @@ impl xrpc::com::atproto::admin::ComAtprotoAdminHandler<Ctx> for AppState {
         self.find_account(did)
             .await?
             .ok_or_else(|| XrpcError::invalid_request(format!("Account not found: {did}")))?;
-        let rules = HandleRules::of(&self.config);
-        let handle = handles::normalize_and_validate_syntax(rules, input.data.handle.as_str())?;
-        match handles::service_domain(rules, &handle) {
-            Some(domain) => match handles::check_service_label(&handle, domain) {
-                // The admin may hand out reserved names (www, admin, …), as the reference allows.
-                Err(e) if e.error == "HandleNotAvailable" => {}
-                other => other?,
-            },
-            None => {
-                if self.handle_resolver.resolve_fresh(&handle).await.as_deref() != Some(did) {
-                    return Err(XrpcError::invalid_request(
-                        "External handle did not resolve to DID",
-                    ));
-                }
-            }
-        }
-        let holder = self
-            .store
-            .account_by_handle(&handle)
+        self.change_handle(did, input.data.handle.as_str(), true)
             .await
-            .map_err(store_error)?;
-        match holder {
-            Some(account) if account.did != did => {
-                return Err(crate::api::server::handle_taken(&handle));
-            }
-            Some(_) => {}
-            None => {
-                if did.starts_with("did:plc:") {
-                    self.set_plc_handle(did, &handle).await?;
-                }
-                self.store
-                    .update_handle(did, &handle)
-                    .await
-                    .map_err(store_error)?;
-            }
-        }
-        self.sequence_identity(did, Some(&handle)).await?;
-        Ok(())
     }
 
     async fn update_account_password(

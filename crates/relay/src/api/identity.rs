@@ -68,60 +68,7 @@ impl xrpc::com::atproto::identity::ComAtprotoIdentityHandler<Ctx> for AppState {
         caller.require_identity(permission::IdentityAttr::Handle)?;
         let did = caller.did.as_str();
         self.limit_update_handle(&ctx, did)?;
-        let rules = HandleRules::of(&self.config);
-        let handle = handles::normalize_and_validate_syntax(rules, input.handle.as_str())?;
-        match handles::service_domain(rules, &handle) {
-            Some(domain) => handles::check_service_label(&handle, domain)?,
-            None => {
-                // A domain of the user's own must already point at this DID.
-                if self.handle_resolver.resolve_fresh(&handle).await.as_deref() != Some(did) {
-                    return Err(XrpcError::invalid_request(
-                        "External handle did not resolve to DID",
-                    ));
-                }
-            }
-        }
-        let holder = self
-            .store
-            .account_by_handle(&handle)
-            .await
-            .map_err(store_error)?;
-        match holder {
-            Some(account) if account.did != did => {
-                // The reference names this error HandleNotAvailable (400).
-                return Err(XrpcError::new(
-                    400,
-                    "HandleNotAvailable",
-                    format!("Handle already taken: {handle}"),
-                ));
-            }
-            // Already this account's handle: only announce it again.
-            Some(_) => {}
-            None => {
-                if did.starts_with("did:plc:") {
-                    self.set_plc_handle(did, &handle).await?;
-                } else {
-                    let doc = self.did_document(did).await?;
-                    let parsed = DidDocument::parse(did, &doc).map_err(|e| {
-                        XrpcError::invalid_request(format!("Invalid DID document: {e}"))
-                    })?;
-                    if parsed.handle().as_deref() != Some(handle.as_str()) {
-                        return Err(XrpcError::invalid_request(
-                            "DID is not properly configured for handle",
-                        ));
-                    }
-                }
-                self.store
-                    .update_handle(did, &handle)
-                    .await
-                    .map_err(store_error)?;
-            }
-        }
-        if let Err(e) = self.sequence_identity(did, Some(&handle)).await {
-            // The handle changed; relays also learn it from the DID document.
-            eprintln!("failed to sequence the #identity event of {did}: {e}");
-        }
-        Ok(())
+        self.change_handle(did, input.handle.as_str(), false).await
     }
 
     async fn sign_plc_operation(
@@ -377,4 +324,71 @@ pub async fn well_known_did_json(State(state): State<Arc<AppState>>) -> Response
         }],
     }))
     .into_response()
+}
+
+impl AppState {
+    /// Gives `did` the handle `requested` (updateHandle, and the admin's updateAccountHandle with
+    /// `by_admin`, which may also hand out reserved names): syntax, service-domain rules or, for
+    /// a domain of the user's own, a fresh resolution to the DID; not another account's; through
+    /// the PLC directory for did:plc; then `#identity`.
+    pub(crate) async fn change_handle(
+        &self,
+        did: &str,
+        requested: &str,
+        by_admin: bool,
+    ) -> Result<(), XrpcError> {
+        let rules = HandleRules::of(&self.config);
+        let handle = handles::normalize_and_validate_syntax(rules, requested)?;
+        match handles::service_domain(rules, &handle) {
+            Some(domain) => match handles::check_service_label(&handle, domain) {
+                // The admin may hand out reserved names (www, admin, …), as the reference allows.
+                Err(e) if by_admin && e.error == "HandleNotAvailable" => {}
+                other => other?,
+            },
+            None => {
+                // A domain of the user's own must already point at this DID.
+                if self.handle_resolver.resolve_fresh(&handle).await.as_deref() != Some(did) {
+                    return Err(XrpcError::invalid_request(
+                        "External handle did not resolve to DID",
+                    ));
+                }
+            }
+        }
+        let holder = self
+            .store
+            .account_by_handle(&handle)
+            .await
+            .map_err(store_error)?;
+        match holder {
+            Some(account) if account.did != did => {
+                return Err(crate::api::server::handle_taken(&handle));
+            }
+            // Already this account's handle: only announce it again.
+            Some(_) => {}
+            None => {
+                if did.starts_with("did:plc:") {
+                    self.set_plc_handle(did, &handle).await?;
+                } else {
+                    let doc = self.did_document(did).await?;
+                    let parsed = DidDocument::parse(did, &doc).map_err(|e| {
+                        XrpcError::invalid_request(format!("Invalid DID document: {e}"))
+                    })?;
+                    if parsed.handle().as_deref() != Some(handle.as_str()) {
+                        return Err(XrpcError::invalid_request(
+                            "DID is not properly configured for handle",
+                        ));
+                    }
+                }
+                self.store
+                    .update_handle(did, &handle)
+                    .await
+                    .map_err(store_error)?;
+            }
+        }
+        if let Err(e) = self.sequence_identity(did, Some(&handle)).await {
+            // The handle changed; relays also learn it from the DID document.
+            eprintln!("failed to sequence the #identity event of {did}: {e}");
+        }
+        Ok(())
+    }
 }
