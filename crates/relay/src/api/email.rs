@@ -366,8 +366,14 @@ impl AppState {
     }
 
     /// Whether the account signs in with a mailed code too (session responses say so).
+    /// `emailAuthFactor` for session answers: present (true) only when the factor is on, as the
+    /// reference answers (absent means off; the L2 oracle compares it).
     pub(crate) async fn email_auth_factor_enabled(&self, did: &str) -> Option<bool> {
-        self.store.email_auth_factor(did).await.ok()
+        self.store
+            .email_auth_factor(did)
+            .await
+            .ok()
+            .filter(|on| *on)
     }
 }
 
