@@ -965,6 +965,10 @@ async fn pages_deny_login_hint_and_session_list() {
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
+    // "Sign in to another account" shows the sign-in form even with an account signed in.
+    let (status, html, _) = browser.get(&format!("{}/account?add=1", relay.url)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("action=\"/account/sign-in\""), "{html}");
     // A stranger's browser sees a sign-in form, not alice's apps.
     let (status, html, _) = Browser::new().get(&format!("{}/account", relay.url)).await;
     assert_eq!(status, 200);

@@ -882,10 +882,17 @@ fn redirect_to(params: &AuthorizationParams, pairs: &[(&str, &str)]) -> String {
 // ---------------------------------------------------------------------------------------------
 
 /// `GET /account`
+#[derive(serde::Deserialize)]
+pub struct AccountQuery {
+    /// `1`: show the sign-in form to add another account to this browser.
+    add: Option<String>,
+}
+
 pub async fn account(
     State(state): State<Arc<AppState>>,
     remote: Remote,
     headers: HeaderMap,
+    Query(q): Query<AccountQuery>,
 ) -> Response {
     let device = match device(&state, &headers, &remote).await {
         Ok(d) => d,
@@ -904,7 +911,7 @@ pub async fn account(
         esc(&csrf)
     );
     let accounts = fresh_accounts(&state, &device.id).await;
-    let response = if accounts.is_empty() {
+    let response = if accounts.is_empty() || q.add.is_some() {
         sign_in_form(
             &state,
             "/account/sign-in",
