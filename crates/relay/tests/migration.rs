@@ -739,3 +739,36 @@ async fn an_import_must_be_signed_by_a_key_of_the_did_and_revs_continue_above_it
         "{created}"
     );
 }
+
+/// importRepo needs a declared length (the lexicon): a chunked upload is refused with a message
+/// that says so, before anything is imported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_repo_needs_a_content_length() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(relay) = TestRelay::start().await else {
+        return;
+    };
+    let alice = relay.create_account("chunked").await;
+    let car = export(&relay, &alice).await;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", relay.port))
+        .await
+        .unwrap();
+    let mut request = format!(
+        "POST /xrpc/com.atproto.repo.importRepo HTTP/1.1\r\nHost: localhost\r\n\
+         Authorization: Bearer {}\r\nContent-Type: application/vnd.ipld.car\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n",
+        alice.access_jwt,
+        car.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&car);
+    request.extend_from_slice(b"\r\n0\r\n\r\n");
+    stream.write_all(&request).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("Content-Length"), "{answer}");
+    // With the length declared, the same CAR imports.
+    let (status, body) = import(&relay, &alice, car).await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -444,6 +444,13 @@ impl xrpc::com::atproto::repo::ComAtprotoRepoHandler<Ctx> for AppState {
         ctx: Ctx,
         input: xrpc::com::atproto::repo::import_repo::Input,
     ) -> Result<(), XrpcError> {
+        // The lexicon asks for a declared length: a CAR streamed without one cannot be checked
+        // against the limit before it is read, and a truncated upload would look complete.
+        if ctx.header("content-length").is_none() {
+            return Err(XrpcError::invalid_request(
+                "importRepo needs a Content-Length header (send the CAR as one body, not chunked)",
+            ));
+        }
         // crate::migration::import
         self.import_repo_car(&ctx, &input.bytes).await
     }
