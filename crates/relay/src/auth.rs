@@ -595,15 +595,17 @@ impl AppState {
     }
 }
 
+/// Compares two byte strings in time independent of where they differ (their lengths may
+/// show): rate-limit bypass keys, app-password hashes, CSRF tokens, email codes.
+pub(crate) fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Compares two secrets in time independent of where they differ and of their lengths
 /// (comparing fixed-size digests, so the length of the stored secret does not leak either).
 fn constant_time_eq(a: &str, b: &str) -> bool {
     use sha2::Digest;
-    let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
+    bytes_equal(&Sha256::digest(a.as_bytes()), &Sha256::digest(b.as_bytes()))
 }
 
 #[cfg(test)]

@@ -250,7 +250,7 @@ async fn xrpc_handler(
 
 /// Adds the current DPoP nonce: clients must refuse a response to a DPoP request that carries
 /// none (OAuth spec), and it costs nothing on other responses.
-fn with_dpop_nonce(state: &AppState, mut response: Response) -> Response {
+pub(crate) fn with_dpop_nonce(state: &AppState, mut response: Response) -> Response {
     let nonce = state.oauth.dpop.current_nonce(crate::auth::now_secs());
     if let Ok(v) = HeaderValue::from_str(&nonce) {
         response.headers_mut().insert("dpop-nonce", v);

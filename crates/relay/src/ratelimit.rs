@@ -310,7 +310,7 @@ impl RateLimits {
             return true;
         }
         if let (Some(key), Some(sent)) = (&self.bypass_key, headers.get(BYPASS_HEADER)) {
-            if constant_time_eq(key.as_bytes(), sent.as_bytes()) {
+            if crate::auth::bytes_equal(key.as_bytes(), sent.as_bytes()) {
                 return true;
             }
         }
@@ -360,13 +360,6 @@ impl RateLimits {
             .map(|ip| ip.to_string())
             .unwrap_or_default()
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl AppState {
@@ -514,8 +507,8 @@ mod tests {
 
     #[test]
     fn constant_time_compare() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(crate::auth::bytes_equal(b"abc", b"abc"));
+        assert!(!crate::auth::bytes_equal(b"abc", b"abd"));
+        assert!(!crate::auth::bytes_equal(b"abc", b"ab"));
     }
 }

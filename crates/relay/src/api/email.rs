@@ -18,7 +18,7 @@ use xrpc::com::atproto::server::{
 };
 use xrpc::XrpcError;
 
-use crate::api::server::{hash_blocking, verify_blocking};
+use crate::api::server::{hash_blocking, now_iso, verify_blocking};
 use crate::app::{AppState, Ctx};
 use crate::auth::Access;
 use crate::error::store_error;
@@ -375,8 +375,4 @@ impl AppState {
             .ok()
             .filter(|on| *on)
     }
-}
-
-fn now_iso() -> String {
-    syntax::Datetime::now().to_rfc3339_millis()
 }

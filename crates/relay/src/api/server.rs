@@ -1022,7 +1022,7 @@ impl AppState {
         };
         Ok(stored
             .into_iter()
-            .find(|p| constant_time_eq(p.password_hash.as_bytes(), hash.as_bytes())))
+            .find(|p| auth::bytes_equal(p.password_hash.as_bytes(), hash.as_bytes())))
     }
 
     /// Rotates a refresh token: the old one keeps working (returning the same successor) for a
@@ -1324,7 +1324,7 @@ fn check_use_count(use_count: i64) -> Result<(), XrpcError> {
     Ok(())
 }
 
-fn now_iso() -> String {
+pub(crate) fn now_iso() -> String {
     syntax::Datetime::now().to_rfc3339_millis()
 }
 
@@ -1409,10 +1409,6 @@ fn random_base32(len: usize) -> String {
         .iter()
         .map(|b| ALPHABET[(b & 31) as usize] as char)
         .collect()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The minting and the method lists above, for the proxy (`crate::proxy`) and the session

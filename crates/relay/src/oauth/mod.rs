@@ -111,8 +111,8 @@ pub struct OAuthState {
     pub dpop: dpop::Dpop,
     pub clients: client::Clients,
     pub permission_sets: permission_sets::PermissionSets,
-    /// Client-assertion `jti`s already seen (until when they could still be valid).
-    assertion_jtis: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+    /// Client-assertion `jti`s already seen, until they could no longer be valid.
+    assertion_jtis: crate::service_auth::ReplayCache,
 }
 
 impl OAuthState {
@@ -127,17 +127,7 @@ impl OAuthState {
 
     /// Remembers a client assertion's `jti`; false if it was seen and could still be valid.
     pub fn fresh_assertion_jti(&self, jti: &str, keep_until: i64, now: i64) -> bool {
-        let mut seen = self.assertion_jtis.lock().expect("not poisoned");
-        if seen.len() > 100_000 {
-            seen.retain(|_, until| *until >= now);
-        }
-        match seen.get(jti) {
-            Some(until) if *until >= now => false,
-            _ => {
-                seen.insert(jti.to_owned(), keep_until);
-                true
-            }
-        }
+        self.assertion_jtis.first_use(jti, keep_until, now)
     }
 }
 

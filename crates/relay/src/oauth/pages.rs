@@ -154,6 +154,15 @@ fn error_page(state: &AppState, status: StatusCode, message: &str, back: Option<
     secure((status, page(state, "Error", &body)).into_response())
 }
 
+fn storage_failure(state: &AppState) -> Response {
+    error_page(
+        state,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Storage failure.",
+        None,
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // Devices and CSRF
 // ---------------------------------------------------------------------------------------------
@@ -176,10 +185,7 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 fn hex_sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::secrets::to_hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// The device the cookie names, if the cookie is genuine.
@@ -277,13 +283,7 @@ async fn check_post(
         .ok_or("Your browser session has ended (are cookies enabled?). Please start again.")?;
     let given = form.get("csrf").map(String::as_bytes).unwrap_or_default();
     let expected = csrf_token(state, &device);
-    if given.len() != expected.len()
-        || given
-            .iter()
-            .zip(expected.as_bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            != 0
-    {
+    if !crate::auth::bytes_equal(given, expected.as_bytes()) {
         return Err("This form has expired. Please start again.");
     }
     Ok(device)
@@ -525,14 +525,7 @@ pub async fn authorize(
     };
     let device = match device(&state, &headers, &remote).await {
         Ok(d) => d,
-        Err(_) => {
-            return error_page(
-                &state,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Storage failure.",
-                None,
-            )
-        }
+        Err(_) => return storage_failure(&state),
     };
     let csrf = csrf_token(&state, &device.id);
     let hidden = hidden_fields(client_id, request_uri, &csrf);
@@ -772,12 +765,7 @@ pub async fn sign_in(
         .await
         .is_err()
     {
-        return error_page(
-            &state,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Storage failure.",
-            None,
-        );
+        return storage_failure(&state);
     }
     see_other(&authorize_url(client_id, request_uri, &[("account", &did)]))
 }
@@ -896,14 +884,7 @@ pub async fn account(
 ) -> Response {
     let device = match device(&state, &headers, &remote).await {
         Ok(d) => d,
-        Err(_) => {
-            return error_page(
-                &state,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Storage failure.",
-                None,
-            )
-        }
+        Err(_) => return storage_failure(&state),
     };
     let csrf = csrf_token(&state, &device.id);
     let hidden = format!(
@@ -1008,12 +989,7 @@ pub async fn account_sign_in(
                 .await
                 .is_err()
             {
-                return error_page(
-                    &state,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Storage failure.",
-                    None,
-                );
+                return storage_failure(&state);
             }
             see_other("/account")
         }
@@ -1069,12 +1045,7 @@ pub async fn account_revoke(
         );
     }
     if state.store.delete_oauth_session(id).await.is_err() {
-        return error_page(
-            &state,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Storage failure.",
-            None,
-        );
+        return storage_failure(&state);
     }
     see_other("/account")
 }

@@ -158,20 +158,12 @@ fn json_no_cache(value: serde_json::Value) -> Response {
     response
 }
 
-/// Adds the current DPoP nonce to an authorization-server response.
-fn with_nonce(state: &AppState, mut response: Response) -> Response {
-    if let Ok(v) = HeaderValue::from_str(&state.oauth.dpop.current_nonce(now_secs())) {
-        response.headers_mut().insert("dpop-nonce", v);
-    }
-    response
-}
-
 fn outcome<T: IntoResponse>(state: &AppState, result: Result<T, OAuthError>) -> Response {
     let response = match result {
         Ok(r) => r.into_response(),
         Err(e) => e.into_response(),
     };
-    with_nonce(state, response)
+    crate::http::with_dpop_nonce(state, response)
 }
 
 /// Verifies the request's DPoP proof for `path`; returns the key thumbprint.
